@@ -1,0 +1,177 @@
+"""Business calendars: when the SLA clock runs, and business-time arithmetic.
+
+A calendar is a time zone, weekly opening hours (several intervals a day),
+holidays (closed all day) and dated extra working days. Intervals are
+half-open wall-clock ranges ``[start, end)`` on a local date; each is turned
+into real instants with the zone's rules, so a daylight-saving day has as many
+real seconds of business time as its wall clock shows (a 01:00-03:00 interval
+on a spring-forward day counts one hour). Wall times that do not exist (the
+spring-forward gap) map to the first instant after the gap; repeated wall times
+(the fall-back fold) map to their first occurrence.
+
+All instants and durations are integer microseconds (see ``monitor.instants``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from monitor.instants import from_us, to_us
+
+Interval = tuple[int, int]
+"""Seconds after local midnight ``[start, end)``; ``end`` may be 86400."""
+
+DAY_SECONDS = 86_400
+_MAX_DAYS_SEARCHED = 3_700  # ten years: a policy whose calendar never opens again
+
+
+class CalendarExhaustedError(RuntimeError):
+    """A calendar stays closed for longer than any SLA can sensibly wait."""
+
+
+@dataclass(frozen=True, eq=False)
+class BusinessCalendar:
+    """Where and when business time counts; all arithmetic is exact."""
+
+    name: str
+    timezone: ZoneInfo
+    weekly: tuple[tuple[Interval, ...], ...] = ((),) * 7  # Monday first
+    holidays: frozenset[date] = frozenset()
+    workdays: Mapping[date, tuple[Interval, ...]] = field(default_factory=dict)
+    always: bool = False
+    _days: dict[date, tuple[tuple[int, int], ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    # -- wall-clock plan -------------------------------------------------
+
+    def intervals_on(self, day: date) -> tuple[Interval, ...]:
+        """Return the wall-clock opening intervals of a local date."""
+        if self.always:
+            return ((0, DAY_SECONDS),)
+        if day in self.workdays:
+            return self.workdays[day]
+        if day in self.holidays:
+            return ()
+        return self.weekly[day.weekday()]
+
+    def open_on(self, day: date) -> tuple[tuple[int, int], ...]:
+        """Return the real-time open intervals ``[start_us, end_us)`` of a local date."""
+        cached = self._days.get(day)
+        if cached is not None:
+            return cached
+        midnight = datetime(day.year, day.month, day.day, tzinfo=self.timezone)
+        spans = []
+        for start, end in self.intervals_on(day):
+            # Wall-clock arithmetic: adding to an aware datetime keeps the wall time.
+            start_us = to_us(midnight + timedelta(seconds=start))
+            end_us = to_us(
+                datetime.combine(day + timedelta(days=1), midnight.timetz())
+                if end == DAY_SECONDS
+                else midnight + timedelta(seconds=end)
+            )
+            if end_us > start_us:
+                spans.append((start_us, end_us))
+        result = tuple(spans)
+        self._days[day] = result
+        return result
+
+    def local_date(self, at_us: int) -> date:
+        """Return the local date of an instant in this calendar's zone."""
+        return from_us(at_us, self.timezone).date()
+
+    # -- questions ---------------------------------------------------------
+
+    def is_open(self, at_us: int) -> bool:
+        """Tell whether business time is counting at the instant."""
+        if self.always:
+            return True
+        return any(s <= at_us < e for s, e in self.open_on(self.local_date(at_us)))
+
+    def next_opening(self, at_us: int) -> int:
+        """Return the first instant at or after ``at_us`` when the calendar is open."""
+        if self.always:
+            return at_us
+        day = self.local_date(at_us)
+        for _ in range(_MAX_DAYS_SEARCHED):
+            for start, end in self.open_on(day):
+                if end > at_us:
+                    return max(start, at_us)
+            day += timedelta(days=1)
+        raise CalendarExhaustedError(f"calendar {self.name!r} never opens again")
+
+    # -- arithmetic ----------------------------------------------------------
+
+    def elapsed(self, start_us: int, end_us: int) -> int:
+        """Return the business time in ``[start_us, end_us)``."""
+        if end_us <= start_us:
+            return 0
+        if self.always:
+            return end_us - start_us
+        total = 0
+        day = self.local_date(start_us)
+        last = self.local_date(end_us)
+        while day <= last:
+            for s, e in self.open_on(day):
+                lo, hi = max(s, start_us), min(e, end_us)
+                if hi > lo:
+                    total += hi - lo
+            day += timedelta(days=1)
+        return total
+
+    def add(self, start_us: int, duration_us: int) -> int:
+        """Return the earliest instant at which ``duration_us`` of business time
+        has passed since ``start_us``."""
+        return self.add_many(start_us, (duration_us,))[0]
+
+    def add_many(self, start_us: int, durations_us: Sequence[int]) -> list[int]:
+        """``add`` for several durations in one walk; ``durations_us`` ascending."""
+        if self.always:
+            return [start_us + d for d in durations_us]
+        results: list[int] = []
+        pending = iter(durations_us)
+        want = next(pending, None)
+        used = 0
+        while want is not None and want <= 0:
+            results.append(start_us)
+            want = next(pending, None)
+        day = self.local_date(start_us)
+        days = 0
+        while want is not None:
+            for s, e in self.open_on(day):
+                if e <= start_us:
+                    continue
+                s = max(s, start_us)
+                while want is not None and want - used <= e - s:
+                    results.append(s + (want - used))
+                    want = next(pending, None)
+                used += e - s
+            day += timedelta(days=1)
+            days += 1
+            if days > _MAX_DAYS_SEARCHED:
+                raise CalendarExhaustedError(f"calendar {self.name!r} never opens again")
+        return results
+
+    def add_after(self, segments: Iterable[tuple[int, int | None]], duration_us: int) -> int:
+        """Return when ``duration_us`` of business time is used over running segments.
+
+        ``segments`` are real-time spans ``[start, end)`` in order; the last may be
+        open (``end`` is None). When the closed spans do not use the duration up,
+        the rest is counted on from the end of the last span as if it kept running.
+        """
+        used = 0
+        cursor = None
+        for start, end in segments:
+            if end is None:
+                return self.add(start, duration_us - used)
+            span = self.elapsed(start, end)
+            if used + span >= duration_us:
+                return self.add(start, duration_us - used)
+            used += span
+            cursor = end
+        if cursor is None:
+            raise ValueError("no segments")
+        return self.add(cursor, duration_us - used)

@@ -1,0 +1,85 @@
+"""A short human summary of a policy, for ``sla-monitor policy check``."""
+
+from __future__ import annotations
+
+from monitor.calendar import BusinessCalendar, Interval
+from monitor.durations import format_duration
+from monitor.instants import format_us
+from monitor.policy import DAYS, Policy, TargetPartDoc
+
+
+def describe_policy(policy: Policy, at_us: int) -> str:
+    """Summarise calendars (with next opening after ``at_us``), targets and overrides."""
+    lines = [f"{policy.source}: OK", "", "calendars:"]
+    width = max(len(name) for name in policy.calendars)
+    for name, calendar in policy.calendars.items():
+        opening = format_us(calendar.next_opening(at_us), calendar.timezone)
+        state = "open now" if calendar.is_open(at_us) else f"next opening {opening}"
+        lines.append(f"  {name:<{width}}  {calendar.timezone.key}  {_hours(calendar)}  ({state})")
+    lines.append("")
+    lines.append(f"service hours: {_name_of(policy, policy.service_hours) if policy.service_hours else 'not set (every ticket opens in hours)'}")
+    lines.append("")
+    lines.append("targets:")
+    for priority, target in policy.targets.items():
+        text = f"  {priority}: calendar {target.calendar}, respond {format_duration(target.response)}, resolve {format_duration(target.resolution)}"
+        if target.out_of_hours is not None:
+            text += f"; out of hours: {_part(target.out_of_hours)}"
+        lines.append(text)
+    lines.append("")
+    lines.append("warnings at: " + ", ".join(f"{float(f) * 100:g} %" for f in policy.warn_at) + " of each target")
+    if policy.overrides:
+        lines.append("")
+        lines.append("overrides (first match wins):")
+        for i, override in enumerate(policy.overrides, start=1):
+            match = ", ".join(
+                f"{key}={value}"
+                for key, value in (("customer_id", override.customer_id), ("service_id", override.service_id), ("priority", override.priority))
+                if value is not None
+            )
+            parts = "; ".join(f"{p}: {_part(part)}" for p, part in override.targets.items())
+            lines.append(f"  {i}. {match} -> {parts}")
+    return "\n".join(lines)
+
+
+def _name_of(policy: Policy, calendar: BusinessCalendar) -> str:
+    return next(name for name, c in policy.calendars.items() if c is calendar)
+
+
+def _part(part: TargetPartDoc) -> str:
+    bits = []
+    if part.calendar:
+        bits.append(f"calendar {part.calendar}")
+    if part.response:
+        bits.append(f"respond {format_duration(part.response)}")
+    if part.resolution:
+        bits.append(f"resolve {format_duration(part.resolution)}")
+    ooh = getattr(part, "out_of_hours", None)
+    if ooh is not None:
+        bits.append(f"out of hours: {_part(ooh)}")
+    return ", ".join(bits)
+
+
+def _hours(calendar: BusinessCalendar) -> str:
+    if calendar.always:
+        return "24x7"
+    groups: list[tuple[int, int, tuple[Interval, ...]]] = []
+    for day, intervals in enumerate(calendar.weekly):
+        if groups and groups[-1][2] == intervals and groups[-1][1] == day - 1:
+            groups[-1] = (groups[-1][0], day, intervals)
+        else:
+            groups.append((day, day, intervals))
+    text = "; ".join(
+        f"{DAYS[a]}{'-' + DAYS[b] if b != a else ''} {','.join(f'{_hm(s)}-{_hm(e)}' for s, e in iv)}"
+        for a, b, iv in groups
+        if iv
+    )
+    if calendar.holidays:
+        text += f"; {len(calendar.holidays)} holidays"
+    if calendar.workdays:
+        text += f"; {len(calendar.workdays)} extra workdays"
+    return text
+
+
+def _hm(seconds: int) -> str:
+    text = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+    return text + (f":{seconds % 60:02d}" if seconds % 60 else "")
