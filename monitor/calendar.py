@@ -2,12 +2,11 @@
 
 A calendar is a time zone, weekly opening hours (several intervals a day),
 holidays (closed all day) and dated extra working days. Intervals are
-half-open wall-clock ranges ``[start, end)`` on a local date; each is turned
-into real instants with the zone's rules, so a daylight-saving day has as many
-real seconds of business time as its wall clock shows (a 01:00-03:00 interval
-on a spring-forward day counts one hour). Wall times that do not exist (the
-spring-forward gap) map to the first instant after the gap; repeated wall times
-(the fall-back fold) map to their first occurrence.
+half-open wall-clock ranges ``[start, end)`` on a local date. Business time is
+the set of real instants whose local wall-clock time (date and time of day)
+falls inside that date's intervals, measured in real seconds: on a
+spring-forward day a 01:00-03:00 interval holds one hour, on a fall-back day
+it holds three, and a 09:00-18:00 day is nine hours either way.
 
 All instants and durations are integer microseconds (see ``monitor.instants``).
 """
@@ -19,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from monitor.instants import from_us, to_us
+from monitor.instants import US_PER_SECOND, from_us
+
+_EPOCH_DATE = date(1970, 1, 1)
 
 Interval = tuple[int, int]
 """Seconds after local midnight ``[start, end)``; ``end`` may be 86400."""
@@ -63,21 +64,47 @@ class BusinessCalendar:
         cached = self._days.get(day)
         if cached is not None:
             return cached
-        midnight = datetime(day.year, day.month, day.day, tzinfo=self.timezone)
-        spans = []
-        for start, end in self.intervals_on(day):
-            # Wall-clock arithmetic: adding to an aware datetime keeps the wall time.
-            start_us = to_us(midnight + timedelta(seconds=start))
-            end_us = to_us(
-                datetime.combine(day + timedelta(days=1), midnight.timetz())
-                if end == DAY_SECONDS
-                else midnight + timedelta(seconds=end)
-            )
-            if end_us > start_us:
-                spans.append((start_us, end_us))
-        result = tuple(spans)
+        wall = self.intervals_on(day)
+        spans: list[tuple[int, int]] = []
+        if wall:
+            midnight = (day - _EPOCH_DATE).days * DAY_SECONDS  # the date's 00:00 as if UTC
+            for piece_start, piece_end, offset in self._offset_pieces(midnight):
+                for start, end in wall:
+                    lo = max(piece_start, midnight + start - offset)
+                    hi = min(piece_end, midnight + end - offset)
+                    if hi > lo:
+                        spans.append((lo * US_PER_SECOND, hi * US_PER_SECOND))
+            spans.sort()
+        result = tuple(_merge(spans))
         self._days[day] = result
         return result
+
+    def _offset(self, at_s: int) -> int:
+        offset = datetime.fromtimestamp(at_s, self.timezone).utcoffset()
+        return int(offset.total_seconds()) if offset is not None else 0
+
+    def _offset_pieces(self, midnight: int) -> list[tuple[int, int, int]]:
+        """Split the real instants around a local date into spans of one UTC offset."""
+        # Offsets lie within +-26 h, so these bounds cover every instant of the date.
+        lo, hi = midnight - 2 * DAY_SECONDS, midnight + 3 * DAY_SECONDS
+        step = 6 * 3600  # zone rules never change twice within six hours
+        samples = list(range(lo, hi + 1, step))
+        pieces: list[tuple[int, int, int]] = []
+        start, offset = lo, self._offset(lo)
+        for previous, current in zip(samples, samples[1:], strict=False):
+            if self._offset(current) == offset:
+                continue
+            a, b = previous, current  # offset(a) == offset, offset(b) differs
+            while b - a > 1:
+                mid = (a + b) // 2
+                if self._offset(mid) == offset:
+                    a = mid
+                else:
+                    b = mid
+            pieces.append((start, b, offset))
+            start, offset = b, self._offset(b)
+        pieces.append((start, hi, offset))
+        return pieces
 
     def local_date(self, at_us: int) -> date:
         """Return the local date of an instant in this calendar's zone."""
@@ -175,3 +202,13 @@ class BusinessCalendar:
         if cursor is None:
             raise ValueError("no segments")
         return self.add(cursor, duration_us - used)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

@@ -112,13 +112,13 @@ def describe(error: ValidationError) -> str:
         loc = ".".join(str(p) for p in e["loc"][1:] if p) or str(e["loc"][0] if e["loc"] else "")
         if kind == "json_invalid":
             return f"not valid JSON: {e['ctx'].get('error', 'malformed')}" if e.get("ctx") else "not valid JSON"
-        if not e["loc"] or kind in ("model_type", "model_attributes_type"):
-            return "not a JSON object"
         if kind == "union_tag_not_found":
             return "missing field 'type'"
         if kind == "union_tag_invalid":
             tag = e["ctx"]["tag"]
             return f"unknown event type {tag!r} (known: {', '.join(KNOWN_TYPES)})"
+        if not e["loc"] or kind in ("model_type", "model_attributes_type"):
+            return "not a JSON object"
         if kind == "missing":
             parts.append(f"missing field {loc!r}")
         elif kind == "timezone_aware":

@@ -29,4 +29,4 @@ def from_us(us: int, tz: tzinfo = UTC) -> datetime:
 def format_us(us: int, tz: tzinfo = UTC) -> str:
     """Render an instant as RFC 3339 with the offset of ``tz``."""
     text = from_us(us, tz).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") and tz is UTC else text
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -1,0 +1,62 @@
+"""Output records: what sla-monitor publishes, as pydantic models.
+
+The core builds records as plain dicts (fast); these models document the
+contract, generate the JSON Schemas in ``schemas/`` and let tests check that
+every record the core builds conforms.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Metric = Literal["response", "resolution"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Stable id: ticket:metric:kind[:threshold]; consumers deduplicate by it.")
+    schema_version: Literal[1] = Field(description="Version of this record schema.")
+    ticket_id: str
+    metric: Metric
+    priority: str = Field(description="Priority whose targets the clock measures against.")
+    deadline: AwareDatetime = Field(description="The clock's deadline as it stands when published.")
+    at: AwareDatetime = Field(
+        description="Event time of publication: when the alert fell due (or the event that made it due), "
+        "or when the clock stopped."
+    )
+    customer_id: str | None = None
+    service_id: str | None = None
+
+
+class SlaWarning(_Record):
+    """A clock used up a warning fraction of its target; the deadline is near."""
+
+    type: Literal["sla.warning"]
+    threshold: float = Field(gt=0, lt=1, description="Fraction of the target used up (warn_at).")
+
+
+class SlaBreach(_Record):
+    """A clock reached its target while still running: the SLA is breached."""
+
+    type: Literal["sla.breach"]
+
+
+class SlaOutcome(_Record):
+    """A clock stopped: was the target met?"""
+
+    type: Literal["sla.outcome"]
+    status: Literal["met", "breached"]
+    used_seconds: float = Field(ge=0, description="Business time used when the clock stopped.")
+    target_seconds: float = Field(gt=0, description="The target it was measured against.")
+    retracts: list[str] | None = Field(
+        default=None,
+        description="Ids of alerts published earlier that the final event times prove wrong "
+        "(e.g. an acknowledgement that arrived late but happened before the deadline).",
+    )
+
+
+SlaRecord = Annotated[SlaWarning | SlaBreach | SlaOutcome, Field(discriminator="type")]
+RECORD_TYPES = (SlaWarning, SlaBreach, SlaOutcome)

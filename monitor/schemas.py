@@ -1,0 +1,55 @@
+"""Generate the JSON Schemas (draft 2020-12) of every input and output message.
+
+Run ``python -m monitor.schemas schemas`` to rewrite ``schemas/``; a test fails
+when the committed files differ from what the models generate.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from monitor.events import EVENT_TYPES
+from monitor.records import RECORD_TYPES
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _file_name(model: type[BaseModel]) -> str:
+    kind = model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    return f"{kind}.schema.json"
+
+
+def generate() -> dict[str, dict[str, Any]]:
+    """Return file name -> schema for every message type."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in (*EVENT_TYPES, *RECORD_TYPES):
+        schema = model.model_json_schema(mode="validation")
+        name = _file_name(model)
+        out[name] = {"$schema": DIALECT, "$id": name, **schema}
+    return out
+
+
+def render(schema: dict[str, Any]) -> str:
+    """Serialise a schema the way it is committed."""
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(folder: Path) -> list[Path]:
+    """Write every schema into ``folder``; return the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, schema in generate().items():
+        path = folder / name
+        path.write_text(render(schema), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for written in write(Path(sys.argv[1] if len(sys.argv) > 1 else "schemas")):
+        print(written)
