@@ -13,6 +13,7 @@ All instants and durations are integer microseconds (see ``monitor.instants``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -91,7 +92,7 @@ class BusinessCalendar:
         samples = list(range(lo, hi + 1, step))
         pieces: list[tuple[int, int, int]] = []
         start, offset = lo, self._offset(lo)
-        for previous, current in zip(samples, samples[1:], strict=False):
+        for previous, current in itertools.pairwise(samples):
             if self._offset(current) == offset:
                 continue
             a, b = previous, current  # offset(a) == offset, offset(b) differs

@@ -11,11 +11,14 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from monitor import __version__
-from monitor.errors import PolicyError
+from pydantic import ValidationError
+
+from monitor.errors import PolicyError, UsageError
 from monitor.instants import to_us
 from monitor.policy import Policy, load_policy
 from monitor.progress import Progress
 from monitor.replay import Rejection, replay_lines
+from monitor.settings import Settings
 from monitor.summary import describe_policy
 
 EXIT_OK = 0
@@ -33,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except PolicyError as error:
         print(str(error), file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as error:
+        print(f"sla-monitor: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -56,6 +62,37 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--until", type=_instant, help="advance the clock to this RFC 3339 time at the end (default: the last event's time)")
     replay.add_argument("events", help="JSON-lines events file, or - for stdin")
     replay.set_defaults(run=_replay)
+
+    worker = commands.add_parser(
+        "worker", help="run the live monitor on Kafka (settings from SLA_* environment variables or flags)",
+        description="Run the live SLA monitor: a faust-streaming worker. Flags override SLA_* environment variables.",
+    )
+    worker.add_argument("--policy", help="policy YAML file (SLA_POLICY)")
+    worker.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP, default 127.0.0.1:9092)")
+    worker.add_argument("--data-dir", help="RocksDB state folder (SLA_DATA_DIR, default ./.sla-data)")
+    worker.add_argument("--web-port", type=int, help="health/metrics port (SLA_WEB_PORT, default 6066)")
+    worker.add_argument("--instance-id", help="static group membership id (SLA_INSTANCE_ID)")
+    worker.add_argument("--app-id", help="consumer group / internal topic prefix (SLA_APP_ID, default sla-monitor)")
+    worker.set_defaults(run=_worker)
+
+    simulate = commands.add_parser(
+        "simulate", help="produce a realistic stream of ticket events to Kafka",
+        description="Produce ticket events to Kafka in real time: arrivals, priority mix, late acknowledgements, "
+        "pauses, reopenings, tickets never resolved.",
+    )
+    simulate.add_argument("--rate", type=float, default=2.0, help="new tickets per second (default 2)")
+    simulate.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: run until interrupted)")
+    simulate.add_argument("--speed", type=float, default=1.0, help="lifecycle time scale: 2 makes tickets live twice as fast")
+    simulate.add_argument("--seed", type=int, default=None, help="random seed for a repeatable stream")
+    simulate.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP)")
+    simulate.add_argument("--topic", help="topic (SLA_TOPIC_EVENTS, default tickets.events)")
+    simulate.add_argument("--unkeyed", action="store_true", help="send without keys (the worker repartitions)")
+    simulate.set_defaults(run=_simulate)
+
+    tail = commands.add_parser("tail", help="print warnings, breaches and outcomes from Kafka as they arrive")
+    tail.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP)")
+    tail.add_argument("--json", action="store_true", help="print raw JSON records")
+    tail.set_defaults(run=_tail)
 
     policy = commands.add_parser("policy", help="work with policy files")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
@@ -113,6 +150,49 @@ def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int |
     finally:
         progress.close()
     out.flush()
+    return EXIT_OK
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: getattr(args, name)
+        for name in ("policy", "kafka_bootstrap", "data_dir", "web_port", "instance_id", "app_id")
+        if getattr(args, name, None) is not None
+    }
+    if getattr(args, "topic", None):
+        overrides["topic_events"] = args.topic
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise UsageError("invalid settings: " + "; ".join(
+            f"SLA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())) from None
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from monitor.run import run_worker
+
+    settings = _settings(args)
+    policy = load_policy(settings.policy)
+    return run_worker(settings, policy)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.simulate import simulate
+
+    settings = _settings(args)
+    asyncio.run(simulate(settings, rate=args.rate, duration=args.duration, speed=args.speed,
+                         seed=args.seed, keyed=not args.unkeyed))
+    return EXIT_OK
+
+
+def _tail(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from monitor.tail import tail
+
+    asyncio.run(tail(_settings(args), raw=args.json))
     return EXIT_OK
 
 

@@ -2,6 +2,7 @@
 
     SlaMonitorError                 base of everything raised on purpose
     ├── PolicyError                 a policy file cannot be used (file, path, what)
+    ├── UsageError                  settings or arguments cannot be used
     └── EventRejected               one input event cannot be applied (reason)
 
 User-facing errors carry enough to fix the input without reading code: a
@@ -45,3 +46,7 @@ class EventRejected(SlaMonitorError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class UsageError(SlaMonitorError):
+    """Command-line arguments or settings are unusable; the message says which."""

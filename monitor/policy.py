@@ -8,6 +8,7 @@ path inside it and the problem.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -356,7 +357,7 @@ def _parse_intervals(text: str, path: str, problems: list[Problem]) -> tuple[Int
             continue
         intervals.append((start, end))
     intervals.sort()
-    for (s1, e1), (s2, e2) in zip(intervals, intervals[1:], strict=False):
+    for (s1, e1), (s2, e2) in itertools.pairwise(intervals):
         if s2 < e1:
             problems.append(Problem(path, f"intervals overlap: {_hhmm(s1)}-{_hhmm(e1)} and {_hhmm(s2)}-{_hhmm(e2)}"))
     return tuple(intervals)

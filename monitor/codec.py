@@ -1,0 +1,83 @@
+"""Ticket state to bytes and back, for durable tables.
+
+Compact JSON with short keys: it is written once per event. ``wake_at`` is
+stored beside the state so a recovering worker rebuilds its wake-up heap by
+reading, not recomputing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from monitor.clock import ClockState, TicketState
+
+FORMAT = 1
+
+
+def _clock(clock: ClockState) -> list[Any]:
+    return [
+        clock.priority,
+        [list(s) for s in clock.segments],
+        clock.stopped_at,
+        clock.level,
+        [list(p) for p in clock.published],
+        clock.outcomes,
+    ]
+
+
+def _unclock(data: list[Any]) -> ClockState:
+    priority, segments, stopped_at, level, published, outcomes = data
+    return ClockState(
+        priority=priority,
+        segments=tuple((s, e) for s, e in segments),
+        stopped_at=stopped_at,
+        level=level,
+        published=tuple((lv, at) for lv, at in published),
+        outcomes=outcomes,
+    )
+
+
+def encode_state(state: TicketState, wake_at: int | None) -> bytes:
+    """Serialise a ticket's state and its next wake-up instant."""
+    return json.dumps(
+        {
+            "f": FORMAT,
+            "t": state.ticket_id,
+            "p": state.priority,
+            "c": state.customer_id,
+            "s": state.service_id,
+            "o": state.opened_at,
+            "h": state.in_hours,
+            "r": _clock(state.response),
+            "R": _clock(state.resolution),
+            "P": state.paused,
+            "D": state.resolved,
+            "e": sorted(state.seen),
+            "v": state.version,
+            "w": wake_at,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_state(raw: bytes) -> tuple[TicketState, int | None]:
+    """Read what ``encode_state`` wrote: the state and its next wake-up."""
+    d = json.loads(raw)
+    if d.get("f") != FORMAT:
+        raise ValueError(f"unknown ticket state format {d.get('f')!r}")
+    state = TicketState(
+        ticket_id=d["t"],
+        priority=d["p"],
+        customer_id=d["c"],
+        service_id=d["s"],
+        opened_at=d["o"],
+        in_hours=d["h"],
+        response=_unclock(d["r"]),
+        resolution=_unclock(d["R"]),
+        paused=d["P"],
+        resolved=d["D"],
+        seen=frozenset(d["e"]),
+        version=d["v"],
+    )
+    return state, d["w"]

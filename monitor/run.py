@@ -1,0 +1,54 @@
+"""Start a live worker process: logging, topics, the Faust app, its loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiokafka.errors import KafkaConnectionError, KafkaError
+
+from monitor.kafka import ensure_topics
+from monitor.logs import configure_logging
+from monitor.policy import Policy
+from monitor.settings import Settings
+from monitor.worker import create_app
+
+log = structlog.get_logger("sla.run")
+
+
+async def _topics_when_reachable(settings: Settings, attempts: int = 20) -> int:
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            return await ensure_topics(settings)
+        except KafkaConnectionError as error:
+            if attempt == attempts:
+                raise
+            log.warning("waiting for Kafka", bootstrap=settings.kafka_bootstrap, attempt=attempt, error=str(error))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def run_worker(settings: Settings, policy: Policy) -> int:
+    """Run the worker until it is stopped; return the exit status."""
+    import faust
+
+    configure_logging(settings.log_format, settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        partitions = loop.run_until_complete(_topics_when_reachable(settings))
+    except KafkaError as error:
+        log.error("cannot reach Kafka", bootstrap=settings.kafka_bootstrap, error=str(error),
+                  hint="is the broker running? (make kafka-up)")
+        return 1
+    app = create_app(settings, policy, partitions)
+    log.info(
+        "worker starting", app_id=settings.app_id, bootstrap=settings.kafka_bootstrap, partitions=partitions,
+        instance_id=settings.instance_id, policy=str(settings.policy), web_port=settings.web_port,
+    )
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, loop=loop, redirect_stdouts=False)
+    worker.execute_from_commandline()  # exits the process when the worker stops
+    return 0  # pragma: no cover

@@ -1,0 +1,68 @@
+"""Process settings of the live worker, from environment variables or flags.
+
+Every field is documented here once; ``docs/configuration.md`` is generated
+from this model (see ``monitor.settings_doc``), so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of ``sla-monitor worker`` (environment prefix ``SLA_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLA_", frozen=True, extra="ignore")
+
+    policy: Path = Field(Path("deploy/policy.example.yaml"), description="SLA policy YAML file.")
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port.")
+    data_dir: Path = Field(Path("./.sla-data"), description="Folder for RocksDB table state (keep it on a persistent volume).")
+    web_host: str = Field("0.0.0.0", description="Interface of the web port (health, metrics).")
+    web_port: int = Field(6066, description="Port for /health/live, /health/ready and /metrics.")
+    app_id: str = Field("sla-monitor", description="Consumer group id and prefix of internal topics; workers sharing it share the work.")
+    instance_id: str | None = Field(
+        None,
+        description="Stable consumer-group instance id (static membership): a restarted worker with the same id "
+        "gets its partitions back without a rebalance. Use the pod name in a StatefulSet.",
+    )
+    session_timeout_s: float = Field(
+        6.0, description="Seconds without heartbeats before the broker gives a dead worker's partitions to others."
+    )
+    heartbeat_interval_s: float = Field(1.0, description="Seconds between consumer heartbeats (well below the session timeout).")
+    partitions: int = Field(
+        4, ge=1, description="Partitions of the input topic if the worker has to create it; internal topics always "
+        "take the input topic's count so that a ticket's messages meet on one worker."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication factor of topics the worker creates.")
+    tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
+    topic_events: str = Field("tickets.events", description="Input topic of ticket events.")
+    topic_warnings: str = Field("sla.warnings", description="Output topic of breach warnings.")
+    topic_breaches: str = Field("sla.breaches", description="Output topic of breaches.")
+    topic_outcomes: str = Field("sla.outcomes", description="Output topic of clock outcomes.")
+    topic_dead_letter: str = Field("sla.dead-letter", description="Output topic of input that could not be used.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol, passed to aiokafka."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(None, description="SASL mechanism.")
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: str | None = Field(None, description="SASL password (prefer a mounted secret).")
+    ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers (SSL / SASL_SSL).")
+    ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
+    ssl_keyfile: Path | None = Field(None, description="Client private key for mutual TLS.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="Log lines as JSON, as readable console text, or auto (console on a terminal)."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest log level shown.")
+
+    @property
+    def output_topics(self) -> dict[str, str]:
+        """Record type -> topic name."""
+        return {
+            "sla.warning": self.topic_warnings,
+            "sla.breach": self.topic_breaches,
+            "sla.outcome": self.topic_outcomes,
+        }

@@ -1,0 +1,47 @@
+"""Follow the output topics and print each record as one readable line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from monitor.kafka import client_kwargs
+from monitor.settings import Settings
+
+_COLOURS = {"sla.warning": "\x1b[33m", "sla.breach": "\x1b[31m", "sla.outcome": "\x1b[32m", "sla.dead_letter": "\x1b[35m"}
+
+
+def render(record: dict[str, Any], colour: bool) -> str:
+    """One line for a person watching the stream."""
+    kind = record.get("type", "?")
+    if kind == "sla.dead_letter":
+        text = f"{'DEAD LETTER':<11} {record.get('source', {})} {record.get('reason')}"
+    else:
+        label = {"sla.warning": f"WARN {record.get('threshold', 0):.0%}", "sla.breach": "BREACH", "sla.outcome": f"{str(record.get('status', '')).upper()}"}.get(kind, kind)
+        text = (f"{record.get('at', '')[11:19]}  {label:<9} {record.get('ticket_id', '')} {record.get('metric', '')} "
+                f"{record.get('priority', '')}  deadline {record.get('deadline', '')[11:19]}")
+        if record.get("retracts"):
+            text += f"  retracts {', '.join(record['retracts'])}"
+    return f"{_COLOURS.get(kind, '')}{text}\x1b[0m" if colour else text
+
+
+async def tail(settings: Settings, *, raw: bool = False) -> None:
+    """Print records from the warning, breach, outcome and dead-letter topics until interrupted."""
+    consumer = AIOKafkaConsumer(
+        settings.topic_warnings, settings.topic_breaches, settings.topic_outcomes, settings.topic_dead_letter,
+        **client_kwargs(settings), auto_offset_reset="latest", enable_auto_commit=False,
+    )
+    await consumer.start()
+    colour = sys.stdout.isatty()
+    try:
+        async for message in consumer:
+            try:
+                record = json.loads(message.value or b"")
+            except ValueError:
+                continue
+            print(json.dumps(record) if raw else render(record, colour), flush=True)
+    finally:
+        await consumer.stop()

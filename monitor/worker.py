@@ -1,0 +1,243 @@
+"""The live shell: the SLA core behind faust-streaming agents.
+
+One agent consumes, co-partitioned, the input topic, a repartition topic (for
+input not keyed by ticket id) and a wake-up topic. Per-ticket state lives in a
+RocksDB-backed table that only the agent writes. A timer turns due entries of
+the in-memory wake-up heaps into wake-up messages on the ticket's partition;
+the agent handles them like events, so every state change happens in order,
+on the partition's owner, after the alert it records was acknowledged by the
+broker. See DESIGN.md, "Durable per-ticket timers".
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import structlog
+from faust.types import EventT
+
+from monitor.clock import DuplicateEvent, TicketState, WakeAt, apply_event, wake
+from monitor.codec import decode_state, encode_state
+from monitor.deadletter import dead_letter
+from monitor.errors import EventRejected
+from monitor.events import parse_event
+from monitor.instants import to_us
+from monitor.kafka import internal_topics, partition_for, ssl_context
+from monitor.policy import Policy
+from monitor.settings import Settings
+from monitor.wakeups import WakeHeaps
+
+Clock = Callable[[], datetime]
+log = structlog.get_logger("sla.worker")
+
+H_SOURCE = "x-sla-source"  # "topic:partition:offset" of a repartitioned message
+
+
+def wall_clock() -> datetime:
+    """The real time, for the live worker."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class WorkerState:
+    """What one worker process knows beyond the table: heaps, readiness, counts."""
+
+    heaps: WakeHeaps = field(default_factory=WakeHeaps)
+    ready: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock = wall_clock) -> faust.App:
+    """Build the Faust app for one worker process (no I/O until it starts)."""
+    credentials = None
+    if settings.sasl_mechanism:
+        credentials = faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=ssl_context(settings),
+        )
+    elif settings.security_protocol == "SSL":
+        credentials = faust.SSLCredentials(ssl_context(settings))
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
+        broker_credentials=credentials,
+        store="rocksdb://",
+        datadir=str(settings.data_dir),
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        topic_partitions=partitions,
+        topic_replication_factor=settings.replication_factor,
+        consumer_group_instance_id=settings.instance_id,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=max(settings.session_timeout_s * 2, 10.0),
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        table_standby_replicas=0,
+        autodiscover=False,
+    )
+    repartition_name, wakeups_name = internal_topics(settings)
+    source = app.topic(settings.topic_events, repartition_name, wakeups_name, key_type=bytes, value_type=bytes,
+                       key_serializer="raw", value_serializer="raw")
+    # bytes key and value types make Faust use the raw codec; we encode state ourselves.
+    tickets = app.Table("tickets", partitions=partitions, key_type=bytes, value_type=bytes)
+    worker = WorkerState()
+    app.sla_worker = worker  # type: ignore[attr-defined]
+    outputs = settings.output_topics
+
+    def now_us() -> int:
+        return to_us(clock())
+
+    async def publish(record: dict[str, Any], topic: str, key: bytes | None) -> None:
+        await app.producer.send_and_wait(
+            topic, key, json.dumps(record, ensure_ascii=False).encode(), None, None,
+            [("id", record["id"].encode())],
+        )
+
+    async def to_dead_letter(raw_value: bytes, reason: str, kind: str, source_at: tuple[str, int, int],
+                             event_id: str | None = None, ticket_id: str | None = None) -> None:
+        topic, partition, offset = source_at
+        record = dead_letter(raw_value, reason, kind=kind, topic=topic, partition=partition, offset=offset,
+                             at_us=now_us(), event_id=event_id, ticket_id=ticket_id)
+        await publish(record, settings.topic_dead_letter, ticket_id.encode() if ticket_id else None)
+        worker.counts[f"dead_letter.{kind}"] += 1
+        log.warning("event rejected", kind=kind, reason=reason, source=record["id"], event_id=event_id, ticket_id=ticket_id)
+
+    async def carry_out(key: bytes, partition: int, state: TicketState | None, effects: list[Any]) -> None:
+        wake_at = None
+        for effect in effects:
+            if isinstance(effect, WakeAt):
+                wake_at = effect.at_us
+                worker.heaps.push(partition, key, effect.at_us, effect.version)
+            else:
+                record = effect.record
+                await publish(record, outputs[record["type"]], key)  # acknowledged before it is recorded
+                worker.counts[record["type"]] += 1
+                log.info("alert published" if record["type"] != "sla.outcome" else "outcome published",
+                         id=record["id"], at=record["at"], deadline=record["deadline"])
+        if wake_at is None:
+            worker.heaps.forget(key)
+        if state is not None:
+            tickets[key] = encode_state(state, wake_at)
+
+    async def handle_event(event: EventT) -> None:
+        message = event.message
+        value: bytes = event.value or b""
+        source_at = (message.topic, message.partition, message.offset)
+        if message.topic == repartition_name:
+            header = dict(event.headers or {}).get(H_SOURCE)
+            if header:
+                topic, partition_text, offset_text = header.decode().rsplit(":", 2)
+                source_at = (topic, int(partition_text), int(offset_text))
+        try:
+            ticket_event = parse_event(value.strip())
+        except EventRejected as error:
+            await to_dead_letter(value, error.reason, "malformed", source_at)
+            return
+        key = ticket_event.ticket_id.encode()
+        if partition_for(key, partitions) != message.partition:
+            # Not keyed by ticket id: move it to the ticket's partition first.
+            await app.producer.send(repartition_name, key, value, None, None,
+                                    [(H_SOURCE, ":".join(map(str, source_at)).encode())])
+            worker.counts["repartitioned"] += 1
+            return
+        raw_state = tickets.get(key)
+        state = decode_state(raw_state)[0] if raw_state is not None else None
+        try:
+            decision = apply_event(state, ticket_event, policy, now_us())
+        except EventRejected as error:
+            kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
+            await to_dead_letter(value, error.reason, kind, source_at, ticket_event.event_id, ticket_event.ticket_id)
+            return
+        worker.counts[f"event.{ticket_event.type}"] += 1
+        await carry_out(key, message.partition, decision.state, decision.effects)
+
+    async def handle_wake(event: EventT) -> None:
+        body = json.loads(event.value or b"{}")
+        key = event.key or b""
+        raw_state = tickets.get(key)
+        if raw_state is None:
+            return
+        state, _ = decode_state(raw_state)
+        if state.version != body.get("version"):
+            worker.counts["wake.stale"] += 1
+            return  # the ticket changed since; its newer wake-up is on the way
+        worker.counts["wake"] += 1
+        decision = wake(state, policy, now_us())
+        if decision.state is state and not any(not isinstance(e, WakeAt) for e in decision.effects):
+            for effect in decision.effects:  # nothing due yet (early wake): plan again, no write
+                if isinstance(effect, WakeAt):
+                    worker.heaps.push(event.message.partition, key, effect.at_us, effect.version)
+            return
+        await carry_out(key, event.message.partition, decision.state, decision.effects)
+
+    @app.agent(source, concurrency=1)
+    async def process(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            if event.message.topic == wakeups_name:
+                await handle_wake(event)
+            else:
+                await handle_event(event)
+
+    @tickets.on_recover
+    async def rebuild_heaps() -> None:
+        assigned = _assigned_partitions(app, wakeups_name)
+        worker.heaps.clear()
+        count = 0
+        for key, raw_state in tickets.items():
+            state, wake_at = decode_state(raw_state)
+            if wake_at is not None:
+                partition = partition_for(key, partitions)
+                if partition in assigned:
+                    worker.heaps.push(partition, key, wake_at, state.version)
+                    count += 1
+        worker.ready = True
+        log.info("partitions recovered", partitions=sorted(assigned), pending_wakeups=count)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, revoked: Any = None, **_: Any) -> None:
+        # Heaps are rebuilt from the table once recovery of the new assignment ends.
+        worker.ready = False
+        worker.heaps.clear()
+
+    @app.timer(interval=settings.tick_s)
+    async def fire_due_wakeups() -> None:
+        if app.rebalancing or not worker.ready:
+            return
+        assigned = _assigned_partitions(app, wakeups_name)
+        for partition, key, version, due_us in worker.heaps.pop_due(now_us(), assigned):
+            body = json.dumps({"ticket_id": key.decode(), "version": version, "due_us": due_us}).encode()
+            await app.producer.send(wakeups_name, key, body, partition, None, None)
+
+    @app.page("/health/live")
+    async def live(web: Any, request: Any) -> Any:
+        return web.json({"status": "alive"})
+
+    @app.page("/health/ready")
+    async def ready(web: Any, request: Any) -> Any:
+        is_ready = worker.ready and not app.rebalancing
+        return web.json({"status": "ready" if is_ready else "recovering"}, status=200 if is_ready else 503)
+
+    @app.page("/stats")
+    async def stats(web: Any, request: Any) -> Any:
+        return web.json({"counts": dict(worker.counts), "pending_wakeups": len(worker.heaps),
+                         "partitions": sorted(_assigned_partitions(app, wakeups_name))})
+
+    return app
+
+
+def _assigned_partitions(app: faust.App, topic: str) -> set[int]:
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # consumer not started yet
+        return set()
+    return {tp.partition for tp in assignment if tp.topic == topic}
