@@ -7,6 +7,7 @@ Business calendar (Asia/Shanghai): Mon-Fri 09:00-12:00,13:00-18:00, Sat
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,8 +19,6 @@ from monitor.policy import Policy
 from monitor.records import SlaBreach, SlaOutcome, SlaWarning
 from monitor.replay import Rejection, replay_lines
 from tests.conftest import event, event_json
-
-from datetime import datetime
 
 
 def us(text: str) -> int:
@@ -261,7 +260,7 @@ def test_only_the_most_severe_alert_goes_out_on_a_late_wake(policy: Policy) -> N
 def test_wake_before_due_publishes_nothing_and_reschedules(policy: Policy) -> None:
     """An early or stale wake-up publishes nothing and asks to be woken at the next due instant."""
     decision = apply_event(None, event("opened", "T", "2026-11-30T09:00:00", priority="P2"), policy, us("2026-11-30T09:00:00"))
-    assert [e for e in decision.effects if isinstance(e, WakeAt)][0].at_us == us("2026-11-30T09:15:00")
+    assert next(e for e in decision.effects if isinstance(e, WakeAt)).at_us == us("2026-11-30T09:15:00")
     state = decision.state
     assert state is not None
     early = wake(state, policy, us("2026-11-30T09:10:00"))
