@@ -1,0 +1,315 @@
+"""Integration harness: the real local Kafka broker, worker processes, producers and collectors.
+
+The broker is started by `make test` (scripts/kafka.sh up) on 127.0.0.1:9092.
+Each test gets its own app id and topic names, so tests never share state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import TopicPartition
+
+REPO = Path(__file__).resolve().parents[2]
+BOOTSTRAP = os.environ.get("SLA_TEST_KAFKA", "127.0.0.1:9092")
+SECONDS_POLICY = REPO / "tests" / "integration" / "policy.seconds.yaml"
+
+pytestmark = pytest.mark.integration
+
+
+def _broker_answers() -> bool:
+    host, port = BOOTSTRAP.split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kafka_broker() -> str:
+    """The local broker; integration tests fail (not skip) without it."""
+    if not _broker_answers():
+        pytest.fail(f"no Kafka broker on {BOOTSTRAP}: run `make test` (it starts one) or `make kafka-up`")
+    return BOOTSTRAP
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Names:
+    """Unique app id and topic names of one test."""
+
+    app_id: str
+    events: str
+    warnings: str
+    breaches: str
+    outcomes: str
+    dead_letter: str
+
+    @classmethod
+    def fresh(cls) -> Names:
+        tag = uuid.uuid4().hex[:8]
+        return cls(f"slatest-{tag}", f"t{tag}.events", f"t{tag}.warnings", f"t{tag}.breaches",
+                   f"t{tag}.outcomes", f"t{tag}.dead-letter")
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SLA_APP_ID": self.app_id,
+            "SLA_TOPIC_EVENTS": self.events,
+            "SLA_TOPIC_WARNINGS": self.warnings,
+            "SLA_TOPIC_BREACHES": self.breaches,
+            "SLA_TOPIC_OUTCOMES": self.outcomes,
+            "SLA_TOPIC_DEAD_LETTER": self.dead_letter,
+            "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP,
+        }
+
+    @property
+    def outputs(self) -> list[str]:
+        return [self.warnings, self.breaches, self.outcomes, self.dead_letter]
+
+
+@pytest.fixture
+def names() -> Names:
+    """Fresh topic names and app id for one test."""
+    return Names.fresh()
+
+
+def run(coro: Any) -> Any:
+    """Run a coroutine to completion from a synchronous test."""
+    return asyncio.run(coro)
+
+
+async def create_topics(names: Names, partitions: int) -> None:
+    """Create the input and output topics with ``partitions`` partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, partitions, 1) for t in [names.events, *names.outputs]])
+    finally:
+        await admin.close()
+
+
+@dataclass
+class Worker:
+    """One `sla-monitor worker` process."""
+
+    names: Names
+    data_dir: Path
+    policy: Path
+    instance_id: str | None = None
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+
+    def start(self) -> Worker:
+        env = {**os.environ, **self.names.env(), "SLA_DATA_DIR": str(self.data_dir), "SLA_WEB_PORT": str(self.port),
+               "SLA_WEB_HOST": "127.0.0.1", "SLA_POLICY": str(self.policy), "SLA_LOG_FORMAT": "json"}
+        if self.instance_id:
+            env["SLA_INSTANCE_ID"] = self.instance_id
+        self.log_path = self.log_path or self.data_dir.with_suffix(".log")
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.started_at = time.monotonic()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+            )
+        return self
+
+    def health(self, path: str = "/health/ready") -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=1) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except OSError:
+            return 0
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=2) as response:
+            return dict(json.loads(response.read()))
+
+    def wait_ready(self, timeout: float = 60.0) -> float:
+        """Wait until /health/ready says 200; return seconds since start."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited with {self.process.returncode}; log:\n{self.log_tail()}")
+            if self.health() == 200:
+                return time.monotonic() - self.started_at
+            time.sleep(0.1)
+        raise AssertionError(f"worker not ready after {timeout}s; log:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """kill -9: no goodbye to the group, no flush."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture
+def workers(tmp_path: Path, names: Names) -> Iterator[list[Worker]]:
+    """Worker processes started by the test; all are stopped afterwards."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.kill()
+
+
+def new_worker(started: list[Worker], tmp_path: Path, names: Names, name: str, *,
+               policy: Path = SECONDS_POLICY, instance_id: str | None = None) -> Worker:
+    """Create and start a worker with its own data folder."""
+    worker = Worker(names, tmp_path / f"data-{name}", policy, instance_id=instance_id,
+                    log_path=tmp_path / f"worker-{name}.log")
+    started.append(worker)
+    return worker.start()
+
+
+@dataclass
+class Produced:
+    """An event as produced, with its raw line for replay."""
+
+    line: str
+
+
+class Producer:
+    """Sends raw events to the input topic, keyed by ticket id unless told otherwise."""
+
+    def __init__(self, names: Names) -> None:
+        self.names = names
+        self.lines: list[str] = []
+
+    async def send_all(self, items: list[tuple[float, dict[str, Any] | bytes]], t0: float, keyed: bool = True) -> None:
+        """Send each item at wall time t0 + offset (seconds)."""
+        producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
+        await producer.start()
+        try:
+            for offset, body in sorted(items, key=lambda x: x[0]):
+                delay = t0 + offset - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if isinstance(body, bytes):
+                    await producer.send_and_wait(self.names.events, body)
+                    continue
+                line = json.dumps(body)
+                self.lines.append(line)
+                key = body["ticket_id"].encode() if keyed and "ticket_id" in body else None
+                await producer.send_and_wait(self.names.events, line.encode(), key=key)
+        finally:
+            await producer.stop()
+
+
+def iso(at: float) -> str:
+    """RFC 3339 UTC text of a Unix time."""
+    return datetime.fromtimestamp(at, UTC).isoformat()
+
+
+async def partition_counts(topics: list[str]) -> dict[str, int]:
+    """Partition count of each existing topic among ``topics``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+        return {t["topic"]: len(t["partitions"]) for t in described if t["partitions"]}
+    finally:
+        await admin.close()
+
+
+@dataclass
+class Output:
+    """One record read back from an output topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float  # broker/producer timestamp, seconds
+    key: bytes | None
+    headers: dict[str, bytes]
+    record: dict[str, Any]
+
+
+async def read_outputs(names: Names, idle: float = 2.0, limit: float = 60.0) -> list[Output]:
+    """Read every record on the output topics from the start until ``idle`` seconds pass without one."""
+    counts = await partition_counts(names.outputs)
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t, p) for t in names.outputs for p in range(counts.get(t, 0))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        out: list[Output] = []
+        began = time.monotonic()
+        while time.monotonic() - began < limit:
+            batch = await consumer.getmany(timeout_ms=int(idle * 1000))
+            if not batch:
+                break
+            for tp, messages in batch.items():
+                for m in messages:
+                    out.append(Output(tp.topic, tp.partition, m.offset, m.timestamp / 1000, m.key,
+                                      dict(m.headers or ()), json.loads(m.value or b"null")))
+        return out
+    finally:
+        await consumer.stop()
+
+
+def replay_records(lines: list[str], until: float) -> list[dict[str, Any]]:
+    """What `sla-monitor replay` publishes for the same events and policy."""
+    from monitor.instants import to_us
+    from monitor.policy import load_policy
+    from monitor.replay import Rejection, replay_lines
+
+    items = replay_lines(load_policy(SECONDS_POLICY), lines, to_us(datetime.fromtimestamp(until, UTC)))
+    return [r for r in items if not isinstance(r, Rejection)]
+
+
+def wait_until(at: float) -> None:
+    """Sleep until wall time ``at``."""
+    time.sleep(max(0.0, at - time.time()))
+
+
+def ticket(kind: str, ticket_id: str, at: float, **fields: Any) -> dict[str, Any]:
+    """One event body occurring at Unix time ``at``."""
+    return {"type": f"ticket.{kind}", "event_id": f"{ticket_id}-{kind}-{at:.3f}", "ticket_id": ticket_id,
+            "occurred_at": iso(at), **fields}
+
+
+__all__ = ["Names", "Output", "Producer", "Worker", "create_topics", "iso", "new_worker", "read_outputs",
+           "replay_records", "run", "ticket", "timedelta", "wait_until"]
