@@ -11,6 +11,7 @@ broker. See DESIGN.md, "Durable per-ticket timers".
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 
 import faust
 import structlog
+from aiokafka.errors import KafkaError
 from faust.types import EventT
 
 from monitor.clock import DuplicateEvent, TicketState, WakeAt, apply_event, wake
@@ -183,10 +185,18 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            if event.message.topic == wakeups_name:
-                await handle_wake(event)
-            else:
-                await handle_event(event)
+            try:
+                if event.message.topic == wakeups_name:
+                    await handle_wake(event)
+                else:
+                    await handle_event(event)
+            except (KafkaError, asyncio.CancelledError):
+                raise  # the broker is unreachable or we are stopping: do not commit past this message
+            except Exception as error:  # a bug must not stop the stream nor lose the message
+                log.exception("event handling failed", topic=event.message.topic, offset=event.message.offset)
+                message = event.message
+                await to_dead_letter(event.value or b"", f"internal error: {type(error).__name__}: {error}",
+                                     "internal", (message.topic, message.partition, message.offset))
 
     @tickets.on_recover
     async def rebuild_heaps() -> None:
