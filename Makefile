@@ -5,13 +5,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test test-unit lint schemas bench clean
+.PHONY: help setup demo demo-replay test test-unit test-integration lint schemas bench bench-live kafka-up kafka-down kafka-status clean
 
 help:
-	@echo "make demo   - set up and run the SLA monitor on the bundled example"
-	@echo "make test   - set up and run the whole test suite"
-	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - replay benchmark (1M events)"
+	@echo "make demo        - set up, start Kafka, a worker and the simulator; watch alerts scroll by"
+	@echo "make demo-replay - set up and replay the bundled example file (no broker)"
+	@echo "make test        - set up and run the whole test suite (starts and stops Kafka)"
+	@echo "make test-unit   - the pure core only, in seconds"
+	@echo "make kafka-up / kafka-down - the local Apache Kafka broker on 127.0.0.1:9092"
+	@echo "make lint        - ruff and mypy"
+	@echo "make bench       - replay benchmark (1M events)"
+	@echo "make bench-live  - end-to-end benchmark on the local broker"
 
 setup: $(STAMP)
 
@@ -23,13 +27,22 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 demo: $(STAMP)
+	scripts/demo.sh
+
+demo-replay: $(STAMP)
 	$(BIN)/sla-monitor policy check deploy/policy.example.yaml --at 2026-11-30T08:00:00+01:00
 	@echo
 	@echo "--- replaying examples/events.jsonl (records on stdout, rejected lines on stderr) ---"
 	$(BIN)/sla-monitor replay --policy deploy/policy.example.yaml --until 2026-12-03T00:00:00+01:00 examples/events.jsonl
 
+# The broker is stopped afterwards whatever the tests say; pytest's status is kept.
 test: $(STAMP)
-	$(BIN)/pytest
+	scripts/kafka.sh up
+	status=0; $(BIN)/pytest || status=$$?; scripts/kafka.sh down; exit $$status
+
+test-integration: $(STAMP)
+	scripts/kafka.sh up
+	status=0; $(BIN)/pytest -m integration || status=$$?; scripts/kafka.sh down; exit $$status
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -m 'not integration'
@@ -43,6 +56,19 @@ schemas: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay_bench.py
+
+bench-live: $(STAMP)
+	scripts/kafka.sh up
+	$(BIN)/python bench/live_bench.py
+
+kafka-up:
+	scripts/kafka.sh up
+
+kafka-down:
+	scripts/kafka.sh down
+
+kafka-status:
+	scripts/kafka.sh status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
