@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         "take the input topic's count so that a ticket's messages meet on one worker."
     )
     replication_factor: int = Field(1, ge=1, description="Replication factor of topics the worker creates.")
+    stream_buffer: int = Field(
+        256, ge=1, description="Messages buffered per partition ahead of the agent. Smaller keeps wake-ups from "
+        "queueing behind a backlog of events (lower alert lateness); larger can raise throughput."
+    )
     tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
     topic_events: str = Field("tickets.events", description="Input topic of ticket events.")
     topic_warnings: str = Field("sla.warnings", description="Output topic of breach warnings.")

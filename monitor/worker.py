@@ -85,6 +85,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         table_standby_replicas=0,
+        stream_buffer_maxsize=settings.stream_buffer,
         autodiscover=False,
     )
     repartition_name, wakeups_name = internal_topics(settings)

@@ -1,0 +1,252 @@
+"""End-to-end benchmark on the local broker: the worker vs a plain aiokafka loop.
+
+1. Baseline: a plain aiokafka consume -> produce loop (one consumer group
+   member, acks=all) forwarding the same number of messages of the same size
+   between two topics with the same partition count: the practical ceiling.
+2. The worker: 100,000 tickets are opened (and stay open), then N follow-up
+   events arrive; sustained events/s over the follow-ups, alert lateness
+   (publish time minus due time) p50/p99/max for alerts falling due meanwhile,
+   and the worker's peak RSS.
+3. Lateness: follow-up events are then offered at a share of the measured
+   capacity (--load, default 50 %) while the open tickets' alerts fall due;
+   alert lateness p50/p99/max is measured over that phase (a saturated
+   worker's lateness is its queue, not its timers).
+
+Run: make bench-live   (starts the broker if needed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import TopicPartition
+
+REPO = Path(__file__).resolve().parents[1]
+BOOTSTRAP = os.environ.get("SLA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+POLICY = REPO / "bench" / "policy.bench.yaml"
+
+
+def iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat()
+
+
+async def create(topics: list[str], partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+    finally:
+        await admin.close()
+
+
+async def produce(topic: str, lines: list[tuple[bytes, bytes]]) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", linger_ms=20, max_batch_size=256 * 1024)
+    await producer.start()
+    began = time.perf_counter()
+    try:
+        for key, value in lines:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return time.perf_counter() - began
+
+
+async def baseline(lines: list[tuple[bytes, bytes]], partitions: int) -> float:
+    """Forward every message from one topic to another; return messages/s."""
+    tag = uuid.uuid4().hex[:6]
+    source, sink = f"bench-{tag}-in", f"bench-{tag}-out"
+    await create([source, sink], partitions)
+    await produce(source, lines)
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=BOOTSTRAP, group_id=f"bench-{tag}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    done = 0
+    began = None
+    try:
+        while done < len(lines):
+            batch = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            for messages in batch.values():
+                for m in messages:
+                    began = began or time.perf_counter()
+                    await producer.send(sink, m.value, key=m.key)
+                    done += 1
+            await consumer.commit()
+        await producer.flush()
+        return done / (time.perf_counter() - (began or time.perf_counter()))
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def produce_paced(topic: str, lines: list[tuple[bytes, bytes]], rate: float, seconds: float, t0: float) -> None:
+    """Send re-dated copies of ``lines`` at ``rate`` per second for ``seconds``."""
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", linger_ms=5)
+    await producer.start()
+    began = time.time()
+    sent = 0
+    try:
+        while time.time() - began < seconds:
+            due = began + sent / rate
+            if due > time.time():
+                await asyncio.sleep(due - time.time())
+            key, value = lines[sent % len(lines)]
+            body = json.loads(value)
+            body["event_id"] = f"p{sent}"
+            body["occurred_at"] = iso(time.time())
+            await producer.send(topic, json.dumps(body).encode(), key=key)
+            sent += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def stats(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
+        return dict(json.loads(r.read()))
+
+
+def processed(port: int) -> int:
+    counts = stats(port)["counts"]
+    return sum(v for k, v in counts.items() if k.startswith(("event.", "dead_letter.")))
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def read_alerts(topics: list[str]) -> list[tuple[float, dict]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    described = await admin.describe_topics(topics)
+    await admin.close()
+    tps = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
+    await consumer.start()
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    out = []
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=2000, max_records=5000)
+            if not batch:
+                return out
+            for messages in batch.values():
+                out.extend((m.timestamp / 1000, json.loads(m.value)) for m in messages)
+    finally:
+        await consumer.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets opened and kept open")
+    parser.add_argument("--events", type=int, default=100_000, help="follow-up events measured")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--load", type=float, default=0.5, help="paced phase: share of measured capacity offered")
+    parser.add_argument("--paced-s", type=float, default=40.0, help="paced phase length (seconds)")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    now = time.time()
+    tag = uuid.uuid4().hex[:6]
+    priorities = ["P1"] * 1 + ["P2"] * 3 + ["P3"] * 6
+    opened = []
+    for i in range(args.tickets):
+        # Opened over the last ten minutes, so alerts fall due steadily rather than all at once.
+        body = {"type": "ticket.opened", "event_id": f"o{i}", "ticket_id": f"B{i}",
+                "occurred_at": iso(now - 600 + 600 * i / args.tickets),
+                "priority": rng.choice(priorities), "customer_id": "acme", "service_id": "mail"}
+        opened.append((body["ticket_id"].encode(), json.dumps(body).encode()))
+    follow = []
+    for j in range(args.events):
+        tid = f"B{rng.randrange(args.tickets)}"
+        kind = "ticket.priority_changed" if j % 2 else "ticket.paused" if j % 4 == 0 else "ticket.priority_changed"
+        body = {"type": kind, "event_id": f"f{j}", "ticket_id": tid, "occurred_at": iso(now + 1)}
+        if kind == "ticket.priority_changed":
+            body["priority"] = rng.choice(["P2", "P3"])
+        follow.append((tid.encode(), json.dumps(body).encode()))
+
+    print(f"plain aiokafka consume->produce loop over {len(follow):,} messages ...", flush=True)
+    base = asyncio.run(baseline(follow, args.partitions))
+
+    names = {"SLA_APP_ID": f"bench-{tag}", "SLA_TOPIC_EVENTS": f"bench-{tag}.events",
+             "SLA_TOPIC_WARNINGS": f"bench-{tag}.warnings", "SLA_TOPIC_BREACHES": f"bench-{tag}.breaches",
+             "SLA_TOPIC_OUTCOMES": f"bench-{tag}.outcomes", "SLA_TOPIC_DEAD_LETTER": f"bench-{tag}.dead"}
+    asyncio.run(create([names["SLA_TOPIC_EVENTS"]], args.partitions))
+    print(f"producing {len(opened):,} ticket.opened events ...", flush=True)
+    asyncio.run(produce(names["SLA_TOPIC_EVENTS"], opened))
+    port = 6090
+    with tempfile.TemporaryDirectory() as data:
+        env = {**os.environ, **names, "SLA_DATA_DIR": data, "SLA_WEB_PORT": str(port), "SLA_POLICY": str(POLICY),
+               "SLA_LOG_FORMAT": "json", "SLA_LOG_LEVEL": "warning", "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP}
+        worker = subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env, cwd=REPO,
+                                  stdout=subprocess.DEVNULL, stderr=open(Path(data) / "worker.log", "wb"))  # noqa: SIM115
+        try:
+            began = time.perf_counter()
+            while True:
+                try:
+                    if processed(port) >= args.tickets:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+            open_rate = args.tickets / (time.perf_counter() - began)
+            print(f"{args.tickets:,} tickets open; producing {len(follow):,} follow-up events ...", flush=True)
+            start_count = processed(port)
+            asyncio.run(produce(names["SLA_TOPIC_EVENTS"], follow))
+            began = time.perf_counter()
+            first = None
+            while processed(port) < start_count + args.events:
+                count = processed(port)
+                if first is None and count > start_count:
+                    first = time.perf_counter()
+                time.sleep(0.2)
+            rate = args.events / (time.perf_counter() - (first or began))
+            paced_rate = rate * args.load
+            print(f"pacing follow-up events at {paced_rate:,.0f}/s ({args.load:.0%} of capacity) for {args.paced_s:.0f} s "
+                  "while alerts fall due ...", flush=True)
+            paced_from = time.time()
+            asyncio.run(produce_paced(names["SLA_TOPIC_EVENTS"], follow, paced_rate, args.paced_s, now))
+            paced_to = time.time()
+            time.sleep(2)
+            rss = peak_rss_mb(worker.pid)
+        finally:
+            worker.terminate()
+            worker.wait(30)
+    alerts = asyncio.run(read_alerts([names["SLA_TOPIC_WARNINGS"], names["SLA_TOPIC_BREACHES"]]))
+    lateness = sorted(ts - datetime.fromisoformat(r["at"]).timestamp() for ts, r in alerts
+                      if paced_from + 2 <= datetime.fromisoformat(r["at"]).timestamp() <= paced_to)
+    pct = lambda q: lateness[min(len(lateness) - 1, int(q * len(lateness)))] if lateness else float("nan")  # noqa: E731
+    print()
+    print(f"{'measure':<44}{'value':>14}")
+    print(f"{'baseline: aiokafka consume->produce (msg/s)':<44}{base:>14,.0f}")
+    print(f"{'worker: opening tickets (events/s)':<44}{open_rate:>14,.0f}")
+    print(f"{'worker: follow-up events, 100k open (ev/s)':<44}{rate:>14,.0f}")
+    print(f"{'ratio worker / baseline':<44}{rate / base:>14.2f}")
+    print(f"{'alerts due during the paced phase':<44}{len(lateness):>14,}")
+    print(f"{'alert lateness p50 (s)':<44}{pct(0.5):>14.3f}")
+    print(f"{'alert lateness p99 (s)':<44}{pct(0.99):>14.3f}")
+    print(f"{'alert lateness max (s)':<44}{(lateness[-1] if lateness else float('nan')):>14.3f}")
+    print(f"{'worker peak RSS (MiB)':<44}{rss:>14.0f}")
+
+
+if __name__ == "__main__":
+    main()
