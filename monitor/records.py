@@ -58,5 +58,35 @@ class SlaOutcome(_Record):
     )
 
 
+class DeadLetterSource(BaseModel):
+    """Where a dead letter was read from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
+class SlaDeadLetter(BaseModel):
+    """Input the worker could not use, kept whole with the reason."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["sla.dead_letter"]
+    id: str = Field(description="topic:partition:offset of the original message.")
+    schema_version: Literal[1]
+    kind: Literal["malformed", "rejected", "duplicate", "internal"] = Field(
+        description="malformed: not an event; rejected: refused by the SLA engine; duplicate: event_id already "
+        "applied; internal: a bug in sla-monitor (please report)."
+    )
+    reason: str = Field(description="What is wrong, in one line.")
+    source: DeadLetterSource
+    original_b64: str = Field(description="The original message bytes, base64.")
+    at: AwareDatetime = Field(description="When the worker refused it (wall clock).")
+    event_id: str | None = None
+    ticket_id: str | None = None
+
+
 SlaRecord = Annotated[SlaWarning | SlaBreach | SlaOutcome, Field(discriminator="type")]
-RECORD_TYPES = (SlaWarning, SlaBreach, SlaOutcome)
+RECORD_TYPES = (SlaWarning, SlaBreach, SlaOutcome, SlaDeadLetter)

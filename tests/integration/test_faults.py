@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from monitor.records import SlaDeadLetter
+
 from tests.integration.conftest import (
     Names, Output, Producer, Worker, create_topics, new_worker, read_outputs, replay_records, run, ticket, wait_until,
 )
@@ -57,6 +59,8 @@ def test_bad_input_goes_to_dead_letters_and_valid_events_flow(tmp_path: Path, na
     outputs = run(read_outputs(names, idle=3.0))
     dead = [o.record for o in outputs if o.topic == names.dead_letter]
     assert len(dead) == 5, dead
+    for letter in dead:
+        SlaDeadLetter.model_validate(letter)
     by_original = {base64.b64decode(d["original_b64"]): d for d in dead}
     for raw, kind, reason in bad:
         letter = by_original[raw]

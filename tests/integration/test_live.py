@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.records import SlaBreach, SlaOutcome, SlaWarning
+
 from tests.integration.conftest import (
     Names, Producer, Worker, create_topics, new_worker, read_outputs, replay_records, run, ticket, wait_until,
 )
@@ -66,7 +68,9 @@ def test_live_equals_replay_and_is_on_time(tmp_path: Path, names: Names, workers
     assert len(outputs) == len(live)  # no id published twice
     assert {o.record["type"] for o in outputs} == {"sla.warning", "sla.breach", "sla.outcome"}
     lateness = []
+    models = {"sla.warning": SlaWarning, "sla.breach": SlaBreach, "sla.outcome": SlaOutcome}
     for o in outputs:
+        models[o.record["type"]].model_validate(o.record)
         assert o.headers["id"] == o.record["id"].encode()
         assert o.key == o.record["ticket_id"].encode()
         assert o.topic == {"sla.warning": names.warnings, "sla.breach": names.breaches, "sla.outcome": names.outcomes}[o.record["type"]]
