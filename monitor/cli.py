@@ -10,9 +10,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from monitor import __version__
 from pydantic import ValidationError
 
+from monitor import __version__
 from monitor.errors import PolicyError, UsageError
 from monitor.instants import to_us
 from monitor.policy import Policy, load_policy

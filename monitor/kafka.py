@@ -3,6 +3,7 @@ settings for aiokafka, topic creation, and the key -> partition mapping."""
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from typing import Any
 
@@ -85,10 +86,8 @@ async def ensure_topics(settings: Settings) -> int:
             if name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another worker created them first
         return partitions
     finally:
         await admin.close()

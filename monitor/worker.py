@@ -57,7 +57,7 @@ class WorkerState:
 
 def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock = wall_clock) -> faust.App:
     """Build the Faust app for one worker process (no I/O until it starts)."""
-    credentials = None
+    credentials: faust.SASLCredentials | faust.SSLCredentials | None = None
     if settings.sasl_mechanism:
         credentials = faust.SASLCredentials(
             username=settings.sasl_username,
@@ -132,7 +132,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         if state is not None:
             tickets[key] = encode_state(state, wake_at)
 
-    async def handle_event(event: EventT) -> None:
+    async def handle_event(event: EventT[bytes]) -> None:
         message = event.message
         value: bytes = event.value or b""
         source_at = (message.topic, message.partition, message.offset)
@@ -164,7 +164,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         worker.counts[f"event.{ticket_event.type}"] += 1
         await carry_out(key, message.partition, decision.state, decision.effects)
 
-    async def handle_wake(event: EventT) -> None:
+    async def handle_wake(event: EventT[bytes]) -> None:
         body = json.loads(event.value or b"{}")
         key = event.key or b""
         raw_state = tickets.get(key)
@@ -214,7 +214,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         worker.ready = True
         log.info("partitions recovered", partitions=sorted(assigned), pending_wakeups=count)
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(sender: Any, revoked: Any = None, **_: Any) -> None:
         # Heaps are rebuilt from the table once recovery of the new assignment ends.
         worker.ready = False

@@ -12,9 +12,18 @@ from typing import Any
 import pytest
 
 from monitor.records import SlaDeadLetter
-
 from tests.integration.conftest import (
-    Names, Output, Producer, Worker, create_topics, new_worker, read_outputs, replay_records, run, ticket, wait_until,
+    Names,
+    Output,
+    Producer,
+    Worker,
+    create_topics,
+    new_worker,
+    read_outputs,
+    replay_records,
+    run,
+    ticket,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -162,7 +171,8 @@ def test_two_workers_share_partitions_across_join_and_leave(tmp_path: Path, name
     run(producer.send_all([x for x in items if 8.0 <= x[0] < 28.0], t0))
     wait_until(t0 + 28.0)
     a.stop()  # graceful leave: its partitions move to b
-    assert a.process is not None and a.process.returncode is not None
+    assert a.process is not None
+    assert a.process.returncode is not None
     run(producer.send_all([x for x in items if x[0] >= 28.0], t0))
     end = t0 + 66.0
     wait_until(end + 1.5)
@@ -186,7 +196,8 @@ def test_failover_to_a_surviving_worker(tmp_path: Path, names: Names, workers: l
     while time.time() < deadline and not (a.stats()["partitions"] and b.stats()["partitions"]):
         time.sleep(0.2)
     a_partitions = set(a.stats()["partitions"])
-    assert a_partitions and len(a_partitions | set(b.stats()["partitions"])) == 8
+    assert a_partitions
+    assert len(a_partitions | set(b.stats()["partitions"])) == 8
     t0 = time.time() + 0.5
     items = [(i * 0.2, ticket("opened", f"F{i}", t0 + i * 0.2, priority="P2")) for i in range(16)]  # 14 s / 30 s
     producer = Producer(names)

@@ -9,9 +9,17 @@ from pathlib import Path
 import pytest
 
 from monitor.records import SlaBreach, SlaOutcome, SlaWarning
-
 from tests.integration.conftest import (
-    Names, Producer, Worker, create_topics, new_worker, read_outputs, replay_records, run, ticket, wait_until,
+    Names,
+    Producer,
+    Worker,
+    create_topics,
+    new_worker,
+    read_outputs,
+    replay_records,
+    run,
+    ticket,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
