@@ -86,6 +86,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         producer_acks=-1,
         table_standby_replicas=0,
         stream_buffer_maxsize=settings.stream_buffer,
+        producer_linger=settings.producer_linger_s,
         autodiscover=False,
     )
     repartition_name, wakeups_name = internal_topics(settings)
