@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from monitor.instants import US_PER_SECOND, from_us
 
 _EPOCH_DATE = date(1970, 1, 1)
+_BUCKET_US = 900 * US_PER_SECOND  # local dates are cached per quarter hour of real time
 
 Interval = tuple[int, int]
 """Seconds after local midnight ``[start, end)``; ``end`` may be 86400."""
@@ -47,6 +48,7 @@ class BusinessCalendar:
     _days: dict[date, tuple[tuple[int, int], ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _dates: dict[int, date] = field(default_factory=dict, repr=False, compare=False)
 
     # -- wall-clock plan -------------------------------------------------
 
@@ -109,7 +111,18 @@ class BusinessCalendar:
 
     def local_date(self, at_us: int) -> date:
         """Return the local date of an instant in this calendar's zone."""
-        return from_us(at_us, self.timezone).date()
+        bucket = at_us // _BUCKET_US
+        found = self._dates.get(bucket)
+        if found is not None:
+            return found
+        start, end = bucket * _BUCKET_US, (bucket + 1) * _BUCKET_US - 1
+        first, last = from_us(start, self.timezone), from_us(end, self.timezone)
+        day = from_us(at_us, self.timezone).date()
+        # Offsets are whole quarter hours and change at most once in a quarter hour:
+        # with one offset throughout, every instant of the bucket has the same date.
+        if first.utcoffset() == last.utcoffset() and first.date() == last.date():
+            self._dates[bucket] = day
+        return day
 
     # -- questions ---------------------------------------------------------
 

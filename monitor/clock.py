@@ -19,9 +19,9 @@ published after it (when several fall due at once only the most severe goes).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.calendar import BusinessCalendar
 from monitor.errors import EventRejected
@@ -48,9 +48,13 @@ class DuplicateEvent(EventRejected):
     """The event id was applied to this ticket before."""
 
 
-@dataclass(frozen=True, slots=True)
-class ClockState:
-    """One SLA clock of a ticket."""
+class ClockState(NamedTuple):
+    """One SLA clock of a ticket.
+
+    ``due`` caches when each alert level falls due (None where a paused clock
+    cannot reach it) for the current segments and targets; every change to
+    them recomputes it (see ``scheduled``).
+    """
 
     priority: str
     segments: tuple[Segment, ...]
@@ -58,6 +62,7 @@ class ClockState:
     level: int = 0
     published: tuple[tuple[int, int], ...] = ()  # (level, at_us) of published alerts
     outcomes: int = 0
+    due: tuple[int | None, ...] = ()
 
     @property
     def running(self) -> bool:
@@ -70,8 +75,7 @@ class ClockState:
         return self.stopped_at is not None
 
 
-@dataclass(frozen=True, slots=True)
-class TicketState:
+class TicketState(NamedTuple):
     """Everything the core remembers about one ticket."""
 
     ticket_id: str
@@ -127,10 +131,19 @@ class Decision:
 # -- measuring ---------------------------------------------------------------------
 
 
-def thresholds_us(target_us: int, warn_at: Sequence[Fraction]) -> list[int]:
+_THRESHOLDS: dict[tuple[int, tuple[Fraction, ...]], tuple[int, ...]] = {}
+
+
+def thresholds_us(target_us: int, warn_at: tuple[Fraction, ...]) -> tuple[int, ...]:
     """Business time at which each level falls due: warnings (rounded up to
     the microsecond, so never early), then the breach."""
-    return [-((-target_us * f.numerator) // f.denominator) for f in warn_at] + [target_us]
+    key = (target_us, warn_at)
+    found = _THRESHOLDS.get(key)
+    if found is None:
+        found = (*(-((-target_us * f.numerator) // f.denominator) for f in warn_at), target_us)
+        if len(_THRESHOLDS) < 4096:  # a pure memo: bounded, and the same for every caller
+            _THRESHOLDS[key] = found
+    return found
 
 
 def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: int) -> int:
@@ -190,10 +203,15 @@ def apply_event(
     # What fell due before the event would have been published by a timely wake-up.
     effects: list[Effect] = []
     state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None)
-    state = replace(state, seen=state.seen | {event.event_id})
+    state = state._replace(seen=state.seen | {event.event_id})
+    before = state
     state = _transition(state, event, policy, at, effects)
+    for metric in METRICS:
+        old, new = before.clock(metric), state.clock(metric)
+        if not new.stopped and (new.segments is not old.segments or new.priority != old.priority):
+            state = _with_clock(state, metric, scheduled(state, policy, metric, new))
     state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at)
-    state = replace(state, version=state.version + 1)
+    state = state._replace(version=state.version + 1)
     _schedule(state, policy, effects)
     return Decision(state, effects)
 
@@ -203,7 +221,7 @@ def wake(state: TicketState, policy: Policy, now_us: int) -> Decision:
     effects: list[Effect] = []
     new = _fire_due(state, policy, now_us, effects, inclusive=True, event_at=None)
     if new is not state:
-        new = replace(new, version=new.version + 1)
+        new = new._replace(version=new.version + 1)
     _schedule(new, policy, effects)
     return Decision(new, effects)
 
@@ -218,16 +236,29 @@ def targets_of(state: TicketState, policy: Policy, metric: str) -> ClockTargets:
 def next_wake(state: TicketState, policy: Policy) -> int | None:
     """The next instant at which an alert of this ticket falls due, if any."""
     best: int | None = None
-    for metric in METRICS:
-        clock = state.clock(metric)
-        if clock.stopped or not clock.running or clock.level > len(policy.warn_at):
+    for clock in (state.response, state.resolution):
+        if clock.stopped or clock.level >= len(clock.due):
             continue
-        targets = targets_of(state, policy, metric)
-        levels = thresholds_us(targets.target_us(metric), policy.warn_at)
-        fire = fire_times(targets.calendar, clock.segments, levels[clock.level :])[0]
+        fire = clock.due[clock.level]
         if fire is not None and (best is None or fire < best):
             best = fire
     return best
+
+
+def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> ClockState:
+    """``clock`` with ``due`` computed for its segments and current targets."""
+    targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
+    levels = thresholds_us(targets.target_us(metric), policy.warn_at)
+    return clock._replace(due=tuple(fire_times(targets.calendar, clock.segments, levels)))
+
+
+def rescheduled(state: TicketState, policy: Policy) -> TicketState:
+    """Recompute every running clock's schedule, e.g. after loading state under a changed policy."""
+    for metric in METRICS:
+        clock = state.clock(metric)
+        if not clock.stopped:
+            state = _with_clock(state, metric, scheduled(state, policy, metric, clock))
+    return state
 
 
 def _open(event: TicketOpened, policy: Policy, at: int, now: int) -> Decision:
@@ -248,6 +279,7 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int) -> Decision:
         seen=frozenset((event.event_id,)),
         version=1,
     )
+    state = rescheduled(state, policy)
     effects: list[Effect] = []
     state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at)
     _schedule(state, policy, effects)
@@ -267,14 +299,14 @@ def _transition(
         if not state.response.stopped:
             state = _stop(state, "response", policy, at, effects)
         state = _stop(state, "resolution", policy, at, effects)
-        return replace(state, resolved=True, paused=False)
+        return state._replace(resolved=True, paused=False)
     if isinstance(event, TicketReopened):
         if not state.resolved:
             raise EventRejected(f"ticket {state.ticket_id!r} is not resolved, so it cannot be reopened")
         clock = state.resolution
         start = max(at, clock.stopped_at or at)
-        clock = replace(clock, segments=(*clock.segments, (start, None)), stopped_at=None, priority=state.priority)
-        return replace(state, resolution=clock, resolved=False)
+        clock = clock._replace(segments=(*clock.segments, (start, None)), stopped_at=None, priority=state.priority)
+        return state._replace(resolution=clock, resolved=False)
     if isinstance(event, TicketPaused):
         if state.resolved:
             raise EventRejected(f"ticket {state.ticket_id!r} is resolved, so it cannot be paused")
@@ -283,14 +315,14 @@ def _transition(
         clock = state.resolution
         start, _ = clock.segments[-1]
         segments = (*clock.segments[:-1], (start, max(at, start)))
-        return replace(state, resolution=replace(clock, segments=segments), paused=True)
+        return state._replace(resolution=clock._replace(segments=segments), paused=True)
     if isinstance(event, TicketResumed):
         if not state.paused:
             raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
         clock = state.resolution
         last_end = clock.segments[-1][1] or at
         segments = (*clock.segments, (max(at, last_end), None))
-        return replace(state, resolution=replace(clock, segments=segments), paused=False)
+        return state._replace(resolution=clock._replace(segments=segments), paused=False)
     if isinstance(event, TicketPriorityChanged):
         if event.priority not in policy.targets:
             raise EventRejected(
@@ -298,10 +330,10 @@ def _transition(
             )
         response, resolution = state.response, state.resolution
         if not response.stopped:
-            response = replace(response, priority=event.priority)
+            response = response._replace(priority=event.priority)
         if not resolution.stopped:
-            resolution = replace(resolution, priority=event.priority)
-        return replace(state, priority=event.priority, response=response, resolution=resolution)
+            resolution = resolution._replace(priority=event.priority)
+        return state._replace(priority=event.priority, response=response, resolution=resolution)
     raise EventRejected(f"unsupported event type {event.type!r}")  # pragma: no cover
 
 
@@ -312,7 +344,7 @@ def _stop(
     segments = tuple(
         (start, at if end is None or end > at else end) for start, end in clock.segments if start < at
     ) or ((clock.segments[0][0], clock.segments[0][0]),)
-    clock = replace(clock, segments=segments, stopped_at=at, outcomes=clock.outcomes + 1)
+    clock = clock._replace(segments=segments, stopped_at=at, outcomes=clock.outcomes + 1, due=())
     targets = targets_of(state, policy, metric)
     target = targets.target_us(metric)
     used = used_us(targets.calendar, segments, at)
@@ -350,22 +382,19 @@ def _fire_due(
         clock = state.clock(metric)
         if clock.stopped or clock.level >= breach:
             continue
-        targets = targets_of(state, policy, metric)
-        levels = thresholds_us(targets.target_us(metric), policy.warn_at)
-        times = fire_times(targets.calendar, clock.segments, levels[clock.level :])
         due = [
-            (clock.level + 1 + i, t)
-            for i, t in enumerate(times)
+            (level, t)
+            for level, t in enumerate(clock.due[clock.level :], start=clock.level + 1)
             if t is not None and (t <= bound if inclusive else t < bound)
         ]
         if not due:
             continue
         level, fire = due[-1]
         at = fire if event_at is None else max(fire, event_at)
-        clock = replace(clock, level=level, published=(*clock.published, (level, at)))
+        clock = clock._replace(level=level, published=(*clock.published, (level, at)))
         state = _with_clock(state, metric, clock)
         kind = "breach" if level == breach else "warning"
-        record = _record(state, policy, metric, kind, at, clock, targets)
+        record = _record(state, policy, metric, kind, at, clock, targets_of(state, policy, metric))
         if kind == "warning":
             record["threshold"] = float(policy.warn_at[level - 1])
         effects.append(Publish(record))
@@ -379,7 +408,7 @@ def _schedule(state: TicketState, policy: Policy, effects: list[Effect]) -> None
 
 
 def _with_clock(state: TicketState, metric: str, clock: ClockState) -> TicketState:
-    return replace(state, response=clock) if metric == "response" else replace(state, resolution=clock)
+    return state._replace(response=clock) if metric == "response" else state._replace(resolution=clock)
 
 
 def _alert_id(ticket_id: str, metric: str, level: int, policy: Policy) -> str:
@@ -399,7 +428,7 @@ def _record(
 ) -> dict[str, Any]:
     target = targets.target_us(metric)
     calendar = targets.calendar
-    deadline = fire_times(calendar, clock.segments, [target])[0]
+    deadline = clock.due[-1] if clock.due and not clock.stopped else fire_times(calendar, clock.segments, [target])[0]
     if deadline is None:  # stopped or paused short of the target: as if it ran on from `at`
         deadline = calendar.add(at, target - used_us(calendar, clock.segments, at))
     if kind == "outcome":

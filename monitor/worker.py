@@ -24,7 +24,7 @@ import structlog
 from aiokafka.errors import KafkaError
 from faust.types import EventT
 
-from monitor.clock import DuplicateEvent, TicketState, WakeAt, apply_event, wake
+from monitor.clock import DuplicateEvent, TicketState, WakeAt, apply_event, next_wake, rescheduled, wake
 from monitor.codec import decode_state, encode_state
 from monitor.deadletter import dead_letter
 from monitor.errors import EventRejected
@@ -98,6 +98,10 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     app.sla_worker = worker  # type: ignore[attr-defined]
     outputs = settings.output_topics
 
+    def load(raw_state: bytes) -> TicketState:
+        # Schedules are derived from the policy, which may have changed since the state was stored.
+        return rescheduled(decode_state(raw_state)[0], policy)
+
     def now_us() -> int:
         return to_us(clock())
 
@@ -155,7 +159,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             worker.counts["repartitioned"] += 1
             return
         raw_state = tickets.get(key)
-        state = decode_state(raw_state)[0] if raw_state is not None else None
+        state = load(raw_state) if raw_state is not None else None
         try:
             decision = apply_event(state, ticket_event, policy, now_us())
         except EventRejected as error:
@@ -171,7 +175,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         raw_state = tickets.get(key)
         if raw_state is None:
             return
-        state, _ = decode_state(raw_state)
+        state = load(raw_state)
         if state.version != body.get("version"):
             worker.counts["wake.stale"] += 1
             return  # the ticket changed since; its newer wake-up is on the way
@@ -206,7 +210,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         worker.heaps.clear()
         count = 0
         for key, raw_state in tickets.items():
-            state, wake_at = decode_state(raw_state)
+            state = load(raw_state)
+            wake_at = next_wake(state, policy)  # recomputed: the policy may have changed since it was stored
             if wake_at is not None:
                 partition = partition_for(key, partitions)
                 if partition in assigned:

@@ -1,0 +1,44 @@
+"""Durable ticket state round-trips, and the worker's wake-up heaps keep only the newest plan."""
+
+from __future__ import annotations
+
+from monitor.clock import apply_event, rescheduled
+from monitor.codec import decode_state, encode_state
+from monitor.policy import Policy
+from monitor.wakeups import WakeHeaps
+from tests.conftest import event
+
+
+def test_state_round_trips_through_the_codec(policy: Policy) -> None:
+    """A paused, acknowledged, re-prioritised ticket decodes (and reschedules) to the very state encoded."""
+    s = apply_event(None, event("opened", "T", "2026-11-30T09:00:00", priority="P3", customer_id="acme"), policy, 0).state
+    s = apply_event(s, event("acknowledged", "T", "2026-11-30T09:05:00"), policy, 0).state
+    s = apply_event(s, event("paused", "T", "2026-11-30T10:00:00"), policy, 0).state
+    s = apply_event(s, event("priority_changed", "T", "2026-11-30T10:30:00", priority="P2"), policy, 0).state
+    assert s is not None
+    state, wake_at = decode_state(encode_state(s, 1234))
+    assert wake_at == 1234
+    assert rescheduled(state, policy) == s
+
+
+def test_heaps_pop_only_due_and_newest_versions() -> None:
+    """A superseded plan of a ticket is dropped; only owned partitions are popped; due order is kept."""
+    heaps = WakeHeaps()
+    heaps.push(0, b"a", 100, 1)
+    heaps.push(0, b"a", 50, 2)  # the newer plan wins
+    heaps.push(1, b"b", 70, 1)
+    heaps.push(2, b"c", 10, 1)
+    assert heaps.pop_due(80, partitions=[0, 1]) == [(0, b"a", 2, 50), (1, b"b", 1, 70)]
+    assert heaps.pop_due(1000, partitions=[0, 1]) == []  # a's old plan (version 1) is stale
+    assert heaps.pop_due(1000, partitions=[2]) == [(2, b"c", 1, 10)]
+
+
+def test_heaps_forget_and_drop_partitions() -> None:
+    """A forgotten ticket never fires, and dropping revoked partitions forgets their tickets."""
+    heaps = WakeHeaps()
+    heaps.push(0, b"a", 10, 1)
+    heaps.push(1, b"b", 10, 1)
+    heaps.forget(b"a")
+    heaps.drop_partitions(keep=[0])
+    assert len(heaps) == 0
+    assert heaps.pop_due(100, partitions=[0, 1]) == []
