@@ -131,19 +131,10 @@ class Decision:
 # -- measuring ---------------------------------------------------------------------
 
 
-_THRESHOLDS: dict[tuple[int, tuple[Fraction, ...]], tuple[int, ...]] = {}
-
-
 def thresholds_us(target_us: int, warn_at: tuple[Fraction, ...]) -> tuple[int, ...]:
     """Business time at which each level falls due: warnings (rounded up to
     the microsecond, so never early), then the breach."""
-    key = (target_us, warn_at)
-    found = _THRESHOLDS.get(key)
-    if found is None:
-        found = (*(-((-target_us * f.numerator) // f.denominator) for f in warn_at), target_us)
-        if len(_THRESHOLDS) < 4096:  # a pure memo: bounded, and the same for every caller
-            _THRESHOLDS[key] = found
-    return found
+    return (*(-((-target_us * f.numerator) // f.denominator) for f in warn_at), target_us)
 
 
 def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: int) -> int:
@@ -248,7 +239,7 @@ def next_wake(state: TicketState, policy: Policy) -> int | None:
 def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> ClockState:
     """``clock`` with ``due`` computed for its segments and current targets."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
-    levels = thresholds_us(targets.target_us(metric), policy.warn_at)
+    levels = policy.thresholds(targets.target_us(metric), thresholds_us)
     return clock._replace(due=tuple(fire_times(targets.calendar, clock.segments, levels)))
 
 
@@ -348,7 +339,7 @@ def _stop(
     targets = targets_of(state, policy, metric)
     target = targets.target_us(metric)
     used = used_us(targets.calendar, segments, at)
-    levels = thresholds_us(target, policy.warn_at)
+    levels = policy.thresholds(target, thresholds_us)
     met = used <= target
     retracts = [
         _alert_id(state.ticket_id, metric, level, policy)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -138,6 +138,16 @@ class Policy:
     _cache: dict[tuple[str, str | None, str | None, bool], ClockTargets] = field(
         default_factory=dict, repr=False
     )
+    _levels: dict[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
+
+    def thresholds(
+        self, target_us: int, compute: Callable[[int, tuple[Fraction, ...]], tuple[int, ...]]
+    ) -> tuple[int, ...]:
+        """Memoised ``compute(target_us, warn_at)``: the alert levels of a target."""
+        found = self._levels.get(target_us)
+        if found is None:
+            found = self._levels[target_us] = compute(target_us, self.warn_at)
+        return found
 
     @property
     def priorities(self) -> tuple[str, ...]:
