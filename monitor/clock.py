@@ -18,6 +18,7 @@ published after it (when several fall due at once only the most severe goes).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -137,8 +138,19 @@ def thresholds_us(target_us: int, warn_at: tuple[Fraction, ...]) -> tuple[int, .
     return (*(-((-target_us * f.numerator) // f.denominator) for f in warn_at), target_us)
 
 
-def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: int) -> int:
+@functools.lru_cache(maxsize=1 << 16)
+def _closed_used(calendar: BusinessCalendar, spans: tuple[Segment, ...]) -> int:
+    # A pure memo, built up span by span: a ticket's closed spans grow by one at a time.
+    if not spans:
+        return 0
+    start, end = spans[-1]
+    return _closed_used(calendar, spans[:-1]) + (calendar.elapsed(start, end) if end is not None else 0)
+
+
+def used_us(calendar: BusinessCalendar, segments: tuple[Segment, ...], until_us: int) -> int:
     """Business time used by the spans up to ``until_us``."""
+    if all(end is not None and end <= until_us for _, end in segments):
+        return _closed_used(calendar, segments)
     return sum(
         calendar.elapsed(start, min(end if end is not None else until_us, until_us))
         for start, end in segments
@@ -146,10 +158,17 @@ def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: i
 
 
 def fire_times(
-    calendar: BusinessCalendar, segments: Sequence[Segment], durations: Sequence[int]
+    calendar: BusinessCalendar, segments: tuple[Segment, ...], durations: Sequence[int]
 ) -> list[int | None]:
     """Instant at which the spans reach each business duration (ascending);
     None where a stopped or paused clock never reaches it."""
+    running = bool(segments) and segments[-1][1] is None
+    closed = segments[:-1] if running else segments
+    used = _closed_used(calendar, closed) if closed else 0
+    if durations and durations[0] > used:  # every level still ahead: no need to walk the past
+        if running:
+            return list(calendar.add_many(segments[-1][0], [d - used for d in durations]))
+        return [None] * len(durations)
     out: list[int | None] = []
     used = 0
     i = 0
