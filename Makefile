@@ -37,6 +37,8 @@ demo-replay: $(STAMP)
 
 # The broker is stopped afterwards whatever the tests say; pytest's status is kept.
 test: $(STAMP)
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/mypy
 	scripts/kafka.sh up
 	status=0; $(BIN)/pytest || status=$$?; scripts/kafka.sh down; exit $$status
 
