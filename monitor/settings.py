@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         0.0, ge=0, description="How long the producer waits to batch changelog and output messages (seconds); "
         "0 measured fastest here, because the agent waits for each alert's acknowledgement."
     )
+    batch_max: int = Field(
+        500, ge=1, description="Most events handled together: their alerts are published and acknowledged in one "
+        "round trip before their states are recorded."
+    )
+    batch_wait_s: float = Field(0.01, gt=0, description="Longest wait to fill a batch (seconds).")
     tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
     topic_events: str = Field("tickets.events", description="Input topic of ticket events.")
     topic_warnings: str = Field("sla.warnings", description="Output topic of breach warnings.")

@@ -12,16 +12,18 @@ broker. See DESIGN.md, "Durable per-ticket timers".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 import structlog
-from aiokafka.errors import KafkaError
+from faust.streams import _current_event
 from faust.types import EventT
 
 from monitor.clock import DuplicateEvent, TicketState, WakeAt, apply_event, next_wake, rescheduled, wake
@@ -105,39 +107,37 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     def now_us() -> int:
         return to_us(clock())
 
-    async def publish(record: dict[str, Any], topic: str, key: bytes | None) -> None:
-        await app.producer.send_and_wait(
-            topic, key, json.dumps(record, ensure_ascii=False).encode(), None, None,
-            [("id", record["id"].encode())],
-        )
-
-    async def to_dead_letter(raw_value: bytes, reason: str, kind: str, source_at: tuple[str, int, int],
-                             event_id: str | None = None, ticket_id: str | None = None) -> None:
+    def dead_letter_into(batch: Outbox, raw_value: bytes, reason: str, kind: str, source_at: tuple[str, int, int],
+                         event_id: str | None = None, ticket_id: str | None = None) -> None:
         topic, partition, offset = source_at
         record = dead_letter(raw_value, reason, kind=kind, topic=topic, partition=partition, offset=offset,
                              at_us=now_us(), event_id=event_id, ticket_id=ticket_id)
-        await publish(record, settings.topic_dead_letter, ticket_id.encode() if ticket_id else None)
+        batch.publish(settings.topic_dead_letter, ticket_id.encode() if ticket_id else None, record)
         worker.counts[f"dead_letter.{kind}"] += 1
         log.warning("event rejected", kind=kind, reason=reason, source=record["id"], event_id=event_id, ticket_id=ticket_id)
 
-    async def carry_out(key: bytes, partition: int, state: TicketState | None, effects: list[Any]) -> None:
+    def state_of(batch: Outbox, key: bytes) -> TicketState | None:
+        if key in batch.states:
+            return batch.states[key]
+        raw_state = tickets.get(key)
+        return load(raw_state) if raw_state is not None else None
+
+    def carry_out(batch: Outbox, event: EventT[bytes], key: bytes, state: TicketState | None, effects: list[Any]) -> None:
         wake_at = None
+        partition = event.message.partition
         for effect in effects:
             if isinstance(effect, WakeAt):
                 wake_at = effect.at_us
                 worker.heaps.push(partition, key, effect.at_us, effect.version)
             else:
-                record = effect.record
-                await publish(record, outputs[record["type"]], key)  # acknowledged before it is recorded
-                worker.counts[record["type"]] += 1
-                log.info("alert published" if record["type"] != "sla.outcome" else "outcome published",
-                         id=record["id"], at=record["at"], deadline=record["deadline"])
+                batch.publish(outputs[effect.record["type"]], key, effect.record)
         if wake_at is None:
             worker.heaps.forget(key)
         if state is not None:
-            tickets[key] = encode_state(state, wake_at)
+            batch.states[key] = state
+            batch.writes[key] = (event, encode_state(state, wake_at))
 
-    async def handle_event(event: EventT[bytes]) -> None:
+    def handle_event(batch: Outbox, event: EventT[bytes]) -> None:
         message = event.message
         value: bytes = event.value or b""
         source_at = (message.topic, message.partition, message.offset)
@@ -149,33 +149,29 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         try:
             ticket_event = parse_event(value.strip())
         except EventRejected as error:
-            await to_dead_letter(value, error.reason, "malformed", source_at)
+            dead_letter_into(batch, value, error.reason, "malformed", source_at)
             return
         key = ticket_event.ticket_id.encode()
         if partition_for(key, partitions) != message.partition:
             # Not keyed by ticket id: move it to the ticket's partition first.
-            await app.producer.send(repartition_name, key, value, None, None,
-                                    [(H_SOURCE, ":".join(map(str, source_at)).encode())])
+            batch.sends.append((repartition_name, key, value, [(H_SOURCE, ":".join(map(str, source_at)).encode())]))
             worker.counts["repartitioned"] += 1
             return
-        raw_state = tickets.get(key)
-        state = load(raw_state) if raw_state is not None else None
         try:
-            decision = apply_event(state, ticket_event, policy, now_us())
+            decision = apply_event(state_of(batch, key), ticket_event, policy, now_us())
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
-            await to_dead_letter(value, error.reason, kind, source_at, ticket_event.event_id, ticket_event.ticket_id)
+            dead_letter_into(batch, value, error.reason, kind, source_at, ticket_event.event_id, ticket_event.ticket_id)
             return
         worker.counts[f"event.{ticket_event.type}"] += 1
-        await carry_out(key, message.partition, decision.state, decision.effects)
+        carry_out(batch, event, key, decision.state, decision.effects)
 
-    async def handle_wake(event: EventT[bytes]) -> None:
+    def handle_wake(batch: Outbox, event: EventT[bytes]) -> None:
         body = json.loads(event.value or b"{}")
         key = event.key or b""
-        raw_state = tickets.get(key)
-        if raw_state is None:
+        state = state_of(batch, key)
+        if state is None:
             return
-        state = load(raw_state)
         if state.version != body.get("version"):
             worker.counts["wake.stale"] += 1
             return  # the ticket changed since; its newer wake-up is on the way
@@ -186,23 +182,48 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 if isinstance(effect, WakeAt):
                     worker.heaps.push(event.message.partition, key, effect.at_us, effect.version)
             return
-        await carry_out(key, event.message.partition, decision.state, decision.effects)
+        carry_out(batch, event, key, decision.state, decision.effects)
+
+    async def flush(batch: Outbox) -> None:
+        """Publish everything, wait for every acknowledgement, then record the states."""
+        pending = batch.sends
+        delay = 0.5
+        while pending:
+            futures = [await app.producer.send(topic, key, value, None, None, headers)
+                       for topic, key, value, headers in pending]
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            failed = [item for item, result in zip(pending, results, strict=True) if isinstance(result, BaseException)]
+            if failed:  # keep trying: recording a state whose alert was not acknowledged would lose it
+                log.error("publish failed, retrying", count=len(failed), error=str(next(
+                    r for r in results if isinstance(r, BaseException))))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            pending = failed
+        for key, (event, raw_state) in batch.writes.items():
+            with _in_context_of(event):  # the table writes to the partition of the current event
+                tickets[key] = raw_state
+        for record in batch.records:
+            worker.counts[record["type"]] += 1
+            log.info("alert published" if record["type"] != "sla.outcome" else "outcome published",
+                     id=record["id"], at=record["at"], deadline=record["deadline"])
 
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            try:
-                if event.message.topic == wakeups_name:
-                    await handle_wake(event)
-                else:
-                    await handle_event(event)
-            except (KafkaError, asyncio.CancelledError):
-                raise  # the broker is unreachable or we are stopping: do not commit past this message
-            except Exception as error:  # a bug must not stop the stream nor lose the message
-                log.exception("event handling failed", topic=event.message.topic, offset=event.message.offset)
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_wait_s):  # type: ignore[attr-defined]
+            batch = Outbox()
+            for event in events:
                 message = event.message
-                await to_dead_letter(event.value or b"", f"internal error: {type(error).__name__}: {error}",
+                try:
+                    with _in_context_of(event):
+                        if message.topic == wakeups_name:
+                            handle_wake(batch, event)
+                        else:
+                            handle_event(batch, event)
+                except Exception as error:  # a bug must not stop the stream nor lose the message
+                    log.exception("event handling failed", topic=message.topic, offset=message.offset)
+                    dead_letter_into(batch, event.value or b"", f"internal error: {type(error).__name__}: {error}",
                                      "internal", (message.topic, message.partition, message.offset))
+            await flush(batch)
 
     @tickets.on_recover
     async def rebuild_heaps() -> None:
@@ -250,6 +271,34 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                          "partitions": sorted(_assigned_partitions(app, wakeups_name))})
 
     return app
+
+
+@dataclass
+class Outbox:
+    """What one batch of events decided: messages to publish, then states to record."""
+
+    sends: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    states: dict[bytes, TicketState | None] = field(default_factory=dict)
+    writes: dict[bytes, tuple[EventT[bytes], bytes]] = field(default_factory=dict)
+
+    def publish(self, topic: str, key: bytes | None, record: dict[str, Any]) -> None:
+        """Queue a record, keyed, with its id in a header."""
+        value = json.dumps(record, ensure_ascii=False).encode()
+        self.sends.append((topic, key, value, [("id", record["id"].encode())]))
+        if record["type"] != "sla.dead_letter":
+            self.records.append(record)
+
+
+@contextlib.contextmanager
+def _in_context_of(event: EventT[bytes]) -> Iterator[None]:
+    # Faust tables find the partition to read and write through the stream's
+    # current event; a batch handles many, so each is made current in turn.
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 def _assigned_partitions(app: faust.App, topic: str) -> set[int]:

@@ -13,7 +13,6 @@ import pytest
 from tests.integration.conftest import (
     BOOTSTRAP,
     REPO,
-    SECONDS_POLICY,
     Names,
     Worker,
     new_worker,
@@ -22,14 +21,15 @@ from tests.integration.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+TINY_POLICY = Path(__file__).with_name("policy.tiny.yaml")
 
 
 def test_simulated_stream_is_valid_and_monitored(tmp_path: Path, names: Names, workers: list[Worker]) -> None:
     """`sla-monitor simulate` sends valid lifecycles (no dead letters) covering every event type, and the worker publishes outcomes."""
-    new_worker(workers, tmp_path, names, "a").wait_ready()
-    env = {**os.environ, **names.env(), "SLA_POLICY": str(SECONDS_POLICY), "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP}
+    new_worker(workers, tmp_path, names, "a", policy=TINY_POLICY).wait_ready()
+    env = {**os.environ, **names.env(), "SLA_POLICY": str(TINY_POLICY), "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP}
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "simulate", "--rate", "15", "--duration", "4", "--speed", "20", "--seed", "3"],
+        [sys.executable, "-m", "monitor.cli", "simulate", "--rate", "10", "--duration", "4", "--seed", "3"],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=True,
     )
     assert "events sent" in done.stderr
@@ -38,6 +38,7 @@ def test_simulated_stream_is_valid_and_monitored(tmp_path: Path, names: Names, w
     assert kinds["sla.dead_letter"] == 0, [o.record for o in outputs if o.topic == names.dead_letter]
     assert kinds["sla.outcome"] > 20
     assert kinds["sla.warning"] > 0
+    assert kinds["sla.breach"] > 0  # some acknowledged late
     counts = workers[0].stats()["counts"]
     for kind in ("opened", "acknowledged", "resolved", "paused", "resumed"):
         assert counts.get(f"event.ticket.{kind}", 0) > 0, counts
