@@ -40,7 +40,7 @@ def scenario(t0: float) -> list[tuple[float, dict]]:
         (2.0, ticket("paused", "C", at(2.0))),
         (6.0, ticket("resumed", "C", at(6.0))),
         (9.0, ticket("acknowledged", "C", at(9.0))),
-        (20.0, ticket("resolved", "C", at(20.0))),
+        (21.0, ticket("resolved", "C", at(21.0))),  # its 50 % warning falls due at 20.0: never tie an event to a due instant
         # D: raised from P3 to P1 after P1's response deadline: breach at the change.
         (1.5, ticket("opened", "D", at(1.5), priority="P3")),
         (12.0, ticket("priority_changed", "D", at(12.0), priority="P1")),
