@@ -11,12 +11,19 @@ DEMO="$ROOT/.local/demo"
 mkdir -p "$DEMO"
 
 export SLA_POLICY="${SLA_POLICY:-deploy/policy.demo.yaml}"
-export SLA_DATA_DIR="${SLA_DATA_DIR:-$DEMO/state}"
 export SLA_APP_ID="${SLA_APP_ID:-sla-demo}"
 export SLA_WEB_PORT="${SLA_WEB_PORT:-6066}"
 export SLA_LOG_FORMAT=json
 
 scripts/kafka.sh up
+
+# The worker's table state belongs to one broker's topics: after `kafka.sh reset`
+# the broker has a new cluster id, so the demo starts from fresh state too.
+cluster="$(cat "$ROOT/.local/kafka/cluster.id" 2>/dev/null || echo unknown)"
+if [ -z "${SLA_DATA_DIR:-}" ]; then
+    export SLA_DATA_DIR="$DEMO/state-$cluster"
+    find "$DEMO" -maxdepth 1 -name 'state*' ! -name "state-$cluster" -exec rm -rf {} +
+fi
 
 pids=()
 cleanup() {
