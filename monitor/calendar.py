@@ -14,7 +14,7 @@ All instants and durations are integer microseconds (see ``monitor.instants``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -195,27 +195,6 @@ class BusinessCalendar:
             if days > _MAX_DAYS_SEARCHED:
                 raise CalendarExhaustedError(f"calendar {self.name!r} never opens again")
         return results
-
-    def add_after(self, segments: Iterable[tuple[int, int | None]], duration_us: int) -> int:
-        """Return when ``duration_us`` of business time is used over running segments.
-
-        ``segments`` are real-time spans ``[start, end)`` in order; the last may be
-        open (``end`` is None). When the closed spans do not use the duration up,
-        the rest is counted on from the end of the last span as if it kept running.
-        """
-        used = 0
-        cursor = None
-        for start, end in segments:
-            if end is None:
-                return self.add(start, duration_us - used)
-            span = self.elapsed(start, end)
-            if used + span >= duration_us:
-                return self.add(start, duration_us - used)
-            used += span
-            cursor = end
-        if cursor is None:
-            raise ValueError("no segments")
-        return self.add(cursor, duration_us - used)
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

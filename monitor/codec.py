@@ -1,8 +1,8 @@
 """Ticket state to bytes and back, for durable tables.
 
-Compact JSON with short keys: it is written once per event. ``wake_at`` is
-stored beside the state so a recovering worker rebuilds its wake-up heap by
-reading, not recomputing.
+Compact JSON with short keys: it is written once per event. Alert schedules
+(``ClockState.due``) are not stored: they derive from the policy, which may
+change between runs, so the reader recomputes them (``clock.rescheduled``).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def _unclock(data: list[Any]) -> ClockState:
     )
 
 
-def encode_state(state: TicketState, wake_at: int | None) -> bytes:
-    """Serialise a ticket's state and its next wake-up instant."""
+def encode_state(state: TicketState) -> bytes:
+    """Serialise a ticket's state."""
     return json.dumps(
         {
             "f": FORMAT,
@@ -55,18 +55,17 @@ def encode_state(state: TicketState, wake_at: int | None) -> bytes:
             "D": state.resolved,
             "e": sorted(state.seen),
             "v": state.version,
-            "w": wake_at,
         },
         separators=(",", ":"),
     ).encode()
 
 
-def decode_state(raw: bytes) -> tuple[TicketState, int | None]:
-    """Read what ``encode_state`` wrote: the state and its next wake-up."""
+def decode_state(raw: bytes) -> TicketState:
+    """Read what ``encode_state`` wrote (schedules empty: see ``clock.rescheduled``)."""
     d = json.loads(raw)
     if d.get("f") != FORMAT:
         raise ValueError(f"unknown ticket state format {d.get('f')!r}")
-    state = TicketState(
+    return TicketState(
         ticket_id=d["t"],
         priority=d["p"],
         customer_id=d["c"],
@@ -80,4 +79,3 @@ def decode_state(raw: bytes) -> tuple[TicketState, int | None]:
         seen=frozenset(d["e"]),
         version=d["v"],
     )
-    return state, d["w"]

@@ -2,8 +2,8 @@
 
 The agent pushes a ticket's next due instant after every change; the timer
 pops what is due and turns it into wake-up messages. Only the newest entry of
-a ticket counts: older ones are dropped when popped. A partition's heap goes
-when the partition is revoked and is rebuilt from the table after recovery.
+a ticket counts: older ones are dropped when popped. All heaps are cleared
+when partitions are revoked and rebuilt from the table after recovery.
 """
 
 from __future__ import annotations
@@ -41,15 +41,6 @@ class WakeHeaps:
                     due.append((partition, ticket, version, due_us))
         return due
 
-    def drop_partitions(self, keep: Iterable[int]) -> None:
-        """Forget every partition not in ``keep`` (revoked ones)."""
-        keep = set(keep)
-        for partition in list(self._heaps):
-            if partition not in keep:
-                for _, ticket, version in self._heaps.pop(partition):
-                    if self._latest.get(ticket) == version:
-                        del self._latest[ticket]
-
     def clear(self) -> None:
         """Forget everything."""
         self._heaps.clear()
@@ -57,8 +48,3 @@ class WakeHeaps:
 
     def __len__(self) -> int:
         return len(self._latest)
-
-    def next_due(self) -> int | None:
-        """The earliest pending instant, if any (may be a stale entry)."""
-        heads = [heap[0][0] for heap in self._heaps.values() if heap]
-        return min(heads) if heads else None

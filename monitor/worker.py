@@ -102,7 +102,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     def load(raw_state: bytes) -> TicketState:
         # Schedules are derived from the policy, which may have changed since the state was stored.
-        return rescheduled(decode_state(raw_state)[0], policy)
+        return rescheduled(decode_state(raw_state), policy)
 
     def now_us() -> int:
         return to_us(clock())
@@ -135,7 +135,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             worker.heaps.forget(key)
         if state is not None:
             batch.states[key] = state
-            batch.writes[key] = (event, encode_state(state, wake_at))
+            batch.writes[key] = (event, encode_state(state))
 
     def handle_event(batch: Outbox, event: EventT[bytes]) -> None:
         message = event.message
@@ -232,7 +232,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         count = 0
         for key, raw_state in tickets.items():
             state = load(raw_state)
-            wake_at = next_wake(state, policy)  # recomputed: the policy may have changed since it was stored
+            wake_at = next_wake(state, policy)
             if wake_at is not None:
                 partition = partition_for(key, partitions)
                 if partition in assigned:

@@ -18,7 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -203,13 +203,6 @@ def new_worker(started: list[Worker], tmp_path: Path, names: Names, name: str, *
     return worker.start()
 
 
-@dataclass
-class Produced:
-    """An event as produced, with its raw line for replay."""
-
-    line: str
-
-
 class Producer:
     """Sends raw events to the input topic, keyed by ticket id unless told otherwise."""
 
@@ -312,4 +305,4 @@ def ticket(kind: str, ticket_id: str, at: float, **fields: Any) -> dict[str, Any
 
 
 __all__ = ["Names", "Output", "Producer", "Worker", "create_topics", "iso", "new_worker", "read_outputs",
-           "replay_records", "run", "ticket", "timedelta", "wait_until"]
+           "replay_records", "run", "ticket", "wait_until"]

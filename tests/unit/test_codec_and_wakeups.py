@@ -16,9 +16,7 @@ def test_state_round_trips_through_the_codec(policy: Policy) -> None:
     s = apply_event(s, event("paused", "T", "2026-11-30T10:00:00"), policy, 0).state
     s = apply_event(s, event("priority_changed", "T", "2026-11-30T10:30:00", priority="P2"), policy, 0).state
     assert s is not None
-    state, wake_at = decode_state(encode_state(s, 1234))
-    assert wake_at == 1234
-    assert rescheduled(state, policy) == s
+    assert rescheduled(decode_state(encode_state(s)), policy) == s
 
 
 def test_heaps_pop_only_due_and_newest_versions() -> None:
@@ -33,12 +31,13 @@ def test_heaps_pop_only_due_and_newest_versions() -> None:
     assert heaps.pop_due(1000, partitions=[2]) == [(2, b"c", 1, 10)]
 
 
-def test_heaps_forget_and_drop_partitions() -> None:
-    """A forgotten ticket never fires, and dropping revoked partitions forgets their tickets."""
+def test_heaps_forget_and_clear() -> None:
+    """A forgotten ticket never fires, and clearing (on revocation) forgets every ticket."""
     heaps = WakeHeaps()
     heaps.push(0, b"a", 10, 1)
     heaps.push(1, b"b", 10, 1)
     heaps.forget(b"a")
-    heaps.drop_partitions(keep=[0])
+    assert len(heaps) == 1
+    heaps.clear()
     assert len(heaps) == 0
     assert heaps.pop_due(100, partitions=[0, 1]) == []
