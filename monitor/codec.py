@@ -1,4 +1,4 @@
-"""Ticket state to bytes and back, for durable tables.
+"""Ticket and service state to bytes and back, for durable tables.
 
 Compact JSON with short keys: it is written once per event. Alert schedules
 (``ClockState.due``) are not stored: they derive from the policy, which may
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from monitor.budget import ServiceState, Window
 from monitor.clock import ClockState, TicketState
 
 FORMAT = 1
@@ -77,5 +78,44 @@ def decode_state(raw: bytes) -> TicketState:
         paused=d["P"],
         resolved=d["D"],
         seen=frozenset(d["e"]),
+        version=d["v"],
+    )
+
+
+def encode_service(state: ServiceState) -> bytes:
+    """Serialise a service's state."""
+    return json.dumps(
+        {
+            "f": FORMAT,
+            "s": state.service_id,
+            "ps": state.period_start,
+            "a": state.accounted,
+            "p": [list(p) for p in state.probes],
+            "u": state.used,
+            "t": state.total,
+            "l": state.level,
+            "pub": [list(p) for p in state.published],
+            "w": [list(w) for w in state.windows],
+            "v": state.version,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_service(raw: bytes) -> ServiceState:
+    """Read what ``encode_service`` wrote."""
+    d = json.loads(raw)
+    if d.get("f") != FORMAT:
+        raise ValueError(f"unknown service state format {d.get('f')!r}")
+    return ServiceState(
+        service_id=d["s"],
+        period_start=d["ps"],
+        accounted=d["a"],
+        probes=tuple((p, ok, at) for p, ok, at in d["p"]),
+        used=d["u"],
+        total=d["t"],
+        level=d["l"],
+        published=tuple((lv, at) for lv, at in d["pub"]),
+        windows=tuple(Window(*w) for w in d["w"]),
         version=d["v"],
     )

@@ -21,6 +21,7 @@ def dead_letter(
     at_us: int,
     event_id: str | None = None,
     ticket_id: str | None = None,
+    service_id: str | None = None,
 ) -> dict[str, Any]:
     """Build the record published to the dead-letter topic for one bad input message.
 
@@ -41,4 +42,6 @@ def dead_letter(
         record["event_id"] = event_id
     if ticket_id is not None:
         record["ticket_id"] = ticket_id
+    if service_id is not None:
+        record["service_id"] = service_id
     return record

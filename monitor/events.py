@@ -1,4 +1,4 @@
-"""Input events: ticket lifecycle messages as pydantic models.
+"""Input events: ticket lifecycle and service probe messages as pydantic models.
 
 One JSON object per line in files, one per Kafka message. ``parse_event``
 turns raw bytes into a typed event or raises ``EventRejected`` with a reason a
@@ -9,21 +9,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from monitor.errors import EventRejected
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-class _Event(BaseModel):
+class _Base(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     event_id: NonEmpty = Field(description="Unique id of this event; repeats are skipped.")
-    ticket_id: NonEmpty = Field(description="The ticket this event belongs to.")
     occurred_at: AwareDatetime = Field(
         description="When it happened (event time), RFC 3339 with an offset."
     )
+
+
+class _Event(_Base):
+    ticket_id: NonEmpty = Field(description="The ticket this event belongs to.")
 
 
 class TicketOpened(_Event):
@@ -72,6 +84,34 @@ class TicketPriorityChanged(_Event):
     priority: NonEmpty
 
 
+class ProbeResult(_Base):
+    """One uptime check of a service from one probe location."""
+
+    type: Literal["probe.result"]
+    service_id: NonEmpty = Field(description="The monitored service (a key of the policy's services).")
+    probe_id: NonEmpty = Field(description="The probe location; a service is down while most locations fail.")
+    ok: StrictBool = Field(description="Whether the check succeeded.")
+    latency_ms: float | None = Field(None, ge=0, description="Response time of the check, milliseconds.")
+
+
+class MaintenanceScheduled(_Base):
+    """A maintenance window was announced at ``occurred_at``."""
+
+    type: Literal["maintenance.scheduled"]
+    service_id: NonEmpty = Field(description="The service under maintenance.")
+    starts_at: AwareDatetime = Field(description="Start of the window, RFC 3339 with an offset.")
+    ends_at: AwareDatetime = Field(description="End of the window (exclusive), after starts_at.")
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> MaintenanceScheduled:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+ServiceEvent = ProbeResult | MaintenanceScheduled
+SERVICE_EVENT_TYPES = (ProbeResult, MaintenanceScheduled)
+
 TicketEvent = Annotated[
     TicketOpened
     | TicketAcknowledged
@@ -91,12 +131,26 @@ EVENT_TYPES = (
     TicketResumed,
     TicketPriorityChanged,
 )
-KNOWN_TYPES = tuple(t.model_fields["type"].annotation.__args__[0] for t in EVENT_TYPES)  # type: ignore[union-attr]
+ALL_EVENT_TYPES = (*EVENT_TYPES, *SERVICE_EVENT_TYPES)
+KNOWN_TYPES = tuple(t.model_fields["type"].annotation.__args__[0] for t in ALL_EVENT_TYPES)  # type: ignore[union-attr]
 
-_adapter: TypeAdapter[Any] = TypeAdapter(TicketEvent)
+AnyEvent = Annotated[
+    TicketOpened
+    | TicketAcknowledged
+    | TicketResolved
+    | TicketReopened
+    | TicketPaused
+    | TicketResumed
+    | TicketPriorityChanged
+    | ProbeResult
+    | MaintenanceScheduled,
+    Field(discriminator="type"),
+]
+
+_adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 
-def parse_event(raw: bytes | str) -> TicketEvent:
+def parse_event(raw: bytes | str) -> TicketEvent | ServiceEvent:
     """Decode and validate one JSON event; raise EventRejected with the reason."""
     try:
         return _adapter.validate_json(raw)  # type: ignore[no-any-return]
@@ -124,5 +178,5 @@ def describe(error: ValidationError) -> str:
         elif kind == "timezone_aware":
             parts.append(f"{loc}: timestamp has no offset (write e.g. 2026-11-30T09:00:00+08:00)")
         else:
-            parts.append(f"{loc}: {e['msg']}")
+            parts.append(f"{loc}: {str(e['msg']).removeprefix('Value error, ')}")
     return "; ".join(parts)

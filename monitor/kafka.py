@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
 
+from monitor.errors import UsageError
 from monitor.settings import Settings
 
 _partitioner = DefaultPartitioner()
@@ -67,6 +68,7 @@ async def ensure_topics(settings: Settings) -> int:
         repartition, wakeups = internal_topics(settings)
         wanted = {
             settings.topic_events: partitions,
+            settings.topic_probes: partitions,
             repartition: partitions,
             wakeups: partitions,
             settings.topic_warnings: partitions,
@@ -76,10 +78,16 @@ async def ensure_topics(settings: Settings) -> int:
         }
         for name in (repartition, wakeups):
             if name in existing and existing[name] != partitions:
-                raise RuntimeError(
+                raise UsageError(
                     f"topic {name} has {existing[name]} partitions but {settings.topic_events} has {partitions}; "
                     f"delete {name} (it holds only transient messages) or use a new SLA_APP_ID"
                 )
+        probes = settings.topic_probes
+        if probes in existing and existing[probes] != partitions:
+            raise UsageError(
+                f"topic {probes} has {existing[probes]} partitions but {settings.topic_events} has {partitions}; "
+                "one worker handles a partition number of both, so give them the same count"
+            )
         missing = [
             NewTopic(name, count, settings.replication_factor)
             for name, count in wanted.items()

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -42,6 +43,22 @@ def _duration(value: Any) -> int:
 
 
 Duration = Annotated[int, BeforeValidator(_duration)]
+
+
+def _percent(value: Any) -> Decimal:
+    # YAML reads 99.9 as a binary float; its shortest repr is the decimal the user wrote.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"invalid percentage {value!r}: write e.g. 99.9")
+    try:
+        percent = Decimal(repr(value) if isinstance(value, float) else str(value))
+    except InvalidOperation:
+        raise ValueError(f"invalid percentage {value!r}: write e.g. 99.9") from None
+    if not percent.is_finite() or not 0 < percent < 100:
+        raise ValueError(f"{value} is outside (0, 100): write the target in percent, e.g. 99.9")
+    return percent
+
+
+Percent = Annotated[Decimal, BeforeValidator(_percent)]
 
 
 class _Strict(BaseModel):
@@ -83,12 +100,23 @@ class OverrideDoc(_Strict):
     targets: dict[str, TargetOverrideDoc]
 
 
+class ServiceDoc(_Strict):
+    availability: Percent
+    timezone: str
+
+
+class MaintenanceDoc(_Strict):
+    min_notice: Duration = Field(default_factory=lambda: parse_duration("24h"))
+
+
 class PolicyDoc(_Strict):
     calendars: dict[str, CalendarDoc] = Field(min_length=1)
     service_hours: str | None = None
     targets: dict[str, TargetDoc] = Field(min_length=1)
     warn_at: list[float] = Field(default_factory=lambda: [0.5, 0.75, 0.9])
     overrides: list[OverrideDoc] = Field(default_factory=list)
+    services: dict[str, ServiceDoc] = Field(default_factory=dict)
+    maintenance: MaintenanceDoc = Field(default_factory=MaintenanceDoc)
 
 
 # -- compiled policy (what the core uses) -----------------------------------------
@@ -125,6 +153,20 @@ class Override:
         )
 
 
+@dataclass(frozen=True)
+class ServiceTarget:
+    """A service's availability target: percent per calendar month in its zone."""
+
+    name: str
+    availability: Decimal  # percent, e.g. Decimal("99.9")
+    timezone: ZoneInfo
+
+    @property
+    def objective(self) -> Decimal:
+        """The target as a ratio, e.g. 0.999."""
+        return self.availability / 100
+
+
 @dataclass(frozen=True, eq=False)
 class Policy:
     """A validated SLA policy, ready for the core."""
@@ -135,6 +177,8 @@ class Policy:
     targets: Mapping[str, TargetDoc]
     warn_at: tuple[Fraction, ...]
     overrides: tuple[Override, ...] = ()
+    services: Mapping[str, ServiceTarget] = field(default_factory=dict)
+    min_notice_us: int = 24 * 3600 * 1_000_000
     _cache: dict[tuple[str, str | None, str | None, bool], ClockTargets] = field(
         default_factory=dict, repr=False
     )
@@ -290,6 +334,13 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
         else:
             fractions.append(fraction)
 
+    services: dict[str, ServiceTarget] = {}
+    for name, service in doc.services.items():
+        try:
+            services[name] = ServiceTarget(name, service.availability, ZoneInfo(service.timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(Problem(f"services.{name}.timezone", f"unknown time zone {service.timezone!r} (use an IANA name such as Asia/Shanghai)"))
+
     return Policy(
         source=source,
         calendars=calendars,
@@ -300,6 +351,8 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
             Override(o.match.customer_id, o.match.service_id, o.match.priority, o.targets)
             for o in doc.overrides
         ),
+        services=services,
+        min_notice_us=doc.maintenance.min_notice,
     )
 
 

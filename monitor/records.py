@@ -58,6 +58,62 @@ class SlaOutcome(_Record):
     )
 
 
+class _ServiceRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Stable id: service:availability:period:kind[:threshold]; consumers deduplicate by it.")
+    schema_version: Literal[1] = Field(description="Version of this record schema.")
+    service_id: str
+    metric: Literal["availability"]
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", description="The calendar month in the service's time zone.")
+    at: AwareDatetime = Field(description="When the alert fell due, or the end of the period for an outcome.")
+    target: float = Field(gt=0, lt=1, description="Availability target as a ratio, e.g. 0.999.")
+    budget_seconds: float = Field(ge=0, description="Error budget of the period: (1 - target) x its length.")
+    downtime_seconds: float = Field(
+        ge=0, description="Downtime counted in the period (at the alert's instant, or in the whole period)."
+    )
+
+
+class ServiceWarning(_ServiceRecord):
+    """A service used up a warning fraction of its period's error budget."""
+
+    type: Literal["sla.warning"]
+    threshold: float = Field(gt=0, lt=1, description="Fraction of the error budget used up (warn_at).")
+
+
+class ServiceBreach(_ServiceRecord):
+    """A service exhausted its period's error budget: the availability target is breached."""
+
+    type: Literal["sla.breach"]
+
+
+class MaintenanceNote(BaseModel):
+    """A maintenance window of the period and whether it excluded downtime."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    announced_at: AwareDatetime
+    excluded: bool = Field(description="False when announced with less than maintenance.min_notice.")
+    reason: str | None = None
+
+
+class ServiceOutcome(_ServiceRecord):
+    """A period ended: was the availability target met?"""
+
+    type: Literal["sla.outcome"]
+    status: Literal["met", "breached"]
+    availability: float = Field(ge=0, le=1, description="1 - downtime / period length.")
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    maintenance: list[MaintenanceNote] | None = None
+    retracts: list[str] | None = Field(
+        default=None, description="Ids of alerts the period's final figure proves wrong (downtime exactly the budget)."
+    )
+
+
 class DeadLetterSource(BaseModel):
     """Where a dead letter was read from."""
 
@@ -86,7 +142,9 @@ class SlaDeadLetter(BaseModel):
     at: AwareDatetime = Field(description="When the worker refused it (wall clock).")
     event_id: str | None = None
     ticket_id: str | None = None
+    service_id: str | None = None
 
 
 SlaRecord = Annotated[SlaWarning | SlaBreach | SlaOutcome, Field(discriminator="type")]
 RECORD_TYPES = (SlaWarning, SlaBreach, SlaOutcome, SlaDeadLetter)
+SERVICE_RECORD_TYPES = (ServiceWarning, ServiceBreach, ServiceOutcome)

@@ -1,8 +1,8 @@
 """The replay driver: the core run over a file of events in event time.
 
-Deterministic and broker-free: it keeps the tickets in a dict and pending
-wake-ups in a heap, advances an event-time clock before each event (firing
-everything due strictly before it), and at the end up to ``until``.
+Deterministic and broker-free: it keeps tickets and services in dicts and
+pending wake-ups in a heap, advances an event-time clock before each event
+(firing everything due strictly before it), and at the end up to ``until``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.budget import Decision as ServiceDecision
+from monitor.budget import ServiceState, WakeServiceAt, apply_service_event, wake_service
 from monitor.clock import Decision, TicketState, WakeAt, apply_event, wake
 from monitor.errors import EventRejected
-from monitor.events import parse_event
+from monitor.events import MaintenanceScheduled, ProbeResult, parse_event
 from monitor.instants import to_us
 from monitor.policy import Policy
 
@@ -44,8 +46,9 @@ class Replay:
 
     policy: Policy
     tickets: dict[str, TicketState] = field(default_factory=dict)
+    services: dict[str, ServiceState] = field(default_factory=dict)
     clock_us: int | None = None
-    _heap: list[tuple[int, int, str, int]] = field(default_factory=list)
+    _heap: list[tuple[int, int, str, int, bool]] = field(default_factory=list)
     _seq: int = 0
 
     def feed(self, line: int, raw: bytes | str) -> tuple[list[dict[str, Any]], Rejection | None]:
@@ -55,6 +58,18 @@ class Replay:
         except EventRejected as error:
             return [], Rejection(line, error.reason)
         at = to_us(event.occurred_at)
+        if isinstance(event, ProbeResult | MaintenanceScheduled):
+            service = self.services.get(event.service_id)
+            try:
+                service_decision = apply_service_event(service, event, self.policy)
+            except EventRejected as error:
+                return [], Rejection(line, error.reason, event.event_id)
+            records = self.advance(at, inclusive=False)
+            current_service = self.services.get(event.service_id)
+            if current_service is not service:
+                service_decision = apply_service_event(current_service, event, self.policy)
+            records.extend(self._carry_out(service_decision))
+            return records, None
         now = at if self.clock_us is None else max(self.clock_us, at)
         state = self.tickets.get(event.ticket_id)
         try:
@@ -74,8 +89,13 @@ class Replay:
         records: list[dict[str, Any]] = []
         heap = self._heap
         while heap and (heap[0][0] <= until_us if inclusive else heap[0][0] < until_us):
-            due, _, ticket_id, version = heapq.heappop(heap)
-            state = self.tickets.get(ticket_id)
+            due, _, key, version, is_service = heapq.heappop(heap)
+            if is_service:
+                service = self.services.get(key)
+                if service is not None and service.version == version:
+                    records.extend(self._carry_out(wake_service(service, self.policy, due)))
+                continue
+            state = self.tickets.get(key)
             if state is None or state.version != version:
                 continue  # stale: the ticket changed since this wake-up was planned
             records.extend(self._carry_out(wake(state, self.policy, due)))
@@ -83,15 +103,19 @@ class Replay:
             self.clock_us = until_us
         return records
 
-    def _carry_out(self, decision: Decision) -> list[dict[str, Any]]:
+    def _carry_out(self, decision: Decision | ServiceDecision) -> list[dict[str, Any]]:
         records = []
         state = decision.state
-        if state is not None:
+        if isinstance(state, ServiceState):
+            self.services[state.service_id] = state
+        elif state is not None:
             self.tickets[state.ticket_id] = state
         for effect in decision.effects:
-            if isinstance(effect, WakeAt):
+            if isinstance(effect, WakeAt | WakeServiceAt):
                 self._seq += 1
-                heapq.heappush(self._heap, (effect.at_us, self._seq, effect.ticket_id, effect.version))
+                is_service = isinstance(effect, WakeServiceAt)
+                key = effect.service_id if isinstance(effect, WakeServiceAt) else effect.ticket_id
+                heapq.heappush(self._heap, (effect.at_us, self._seq, key, effect.version, is_service))
             else:
                 records.append(effect.record)
         return records

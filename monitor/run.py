@@ -7,6 +7,7 @@ import asyncio
 import structlog
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
+from monitor.errors import UsageError
 from monitor.kafka import ensure_topics
 from monitor.logs import configure_logging
 from monitor.policy import Policy
@@ -40,6 +41,9 @@ def run_worker(settings: Settings, policy: Policy) -> int:
     asyncio.set_event_loop(loop)
     try:
         partitions = loop.run_until_complete(_topics_when_reachable(settings))
+    except UsageError as error:
+        log.error("cannot use the topics", problem=str(error))
+        return 2
     except KafkaError as error:
         log.error("cannot reach Kafka", bootstrap=settings.kafka_bootstrap, error=str(error),
                   hint="is the broker running? (make kafka-up)")

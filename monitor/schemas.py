@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
-from monitor.events import EVENT_TYPES
-from monitor.records import RECORD_TYPES
+from monitor.events import ALL_EVENT_TYPES
+from monitor.records import RECORD_TYPES, SERVICE_RECORD_TYPES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -24,12 +24,33 @@ def _file_name(model: type[BaseModel]) -> str:
     return f"{kind}.schema.json"
 
 
+def _either(ticket: type[BaseModel], service: type[BaseModel]) -> dict[str, Any]:
+    """One record type published for tickets and for services: exactly one shape applies."""
+    kind = ticket.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    adapter: TypeAdapter[Any] = TypeAdapter(ticket | service)  # type: ignore[arg-type]
+    schema = adapter.json_schema(mode="validation")
+    return {
+        "title": kind,
+        "description": f"{kind} of a ticket clock ({ticket.__name__}) or of a service's error budget "
+        f"({service.__name__}).",
+        "type": "object",
+        "properties": {"type": {"const": kind}},
+        "required": ["type"],
+        "oneOf": schema["anyOf"],
+        "$defs": schema["$defs"],
+    }
+
+
 def generate() -> dict[str, dict[str, Any]]:
     """Return file name -> schema for every message type."""
     out: dict[str, dict[str, Any]] = {}
-    for model in (*EVENT_TYPES, *RECORD_TYPES):
-        schema = model.model_json_schema(mode="validation")
+    services = {_file_name(m): m for m in SERVICE_RECORD_TYPES}
+    for model in (*ALL_EVENT_TYPES, *RECORD_TYPES):
         name = _file_name(model)
+        if name in services:
+            schema = _either(model, services[name])
+        else:
+            schema = model.model_json_schema(mode="validation")
         out[name] = {"$schema": DIALECT, "$id": name, **schema}
     return out
 

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     batch_wait_s: float = Field(0.01, gt=0, description="Longest wait to fill a batch (seconds).")
     tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
     topic_events: str = Field("tickets.events", description="Input topic of ticket events.")
+    topic_probes: str = Field(
+        "probes.results", description="Input topic of probe results and maintenance announcements (same partition "
+        "count as the ticket topic)."
+    )
     topic_warnings: str = Field("sla.warnings", description="Output topic of breach warnings.")
     topic_breaches: str = Field("sla.breaches", description="Output topic of breaches.")
     topic_outcomes: str = Field("sla.outcomes", description="Output topic of clock outcomes.")

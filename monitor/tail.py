@@ -21,8 +21,13 @@ def render(record: dict[str, Any], colour: bool) -> str:
         text = f"{'DEAD LETTER':<11} {record.get('source', {})} {record.get('reason')}"
     else:
         label = {"sla.warning": f"WARN {record.get('threshold', 0):.0%}", "sla.breach": "BREACH", "sla.outcome": f"{str(record.get('status', '')).upper()}"}.get(kind, kind)
-        text = (f"{record.get('at', '')[11:19]}  {label:<9} {record.get('ticket_id', '')} {record.get('metric', '')} "
-                f"{record.get('priority', '')}  deadline {record.get('deadline', '')[11:19]}")
+        if "ticket_id" in record:
+            text = (f"{record.get('at', '')[11:19]}  {label:<9} {record.get('ticket_id', '')} {record.get('metric', '')} "
+                    f"{record.get('priority', '')}  deadline {record.get('deadline', '')[11:19]}")
+        else:
+            text = (f"{record.get('at', '')[11:19]}  {label:<9} {record.get('service_id', '')} availability "
+                    f"{record.get('period', '')}  downtime {record.get('downtime_seconds', 0):g}s "
+                    f"of {record.get('budget_seconds', 0):g}s")
         if record.get("retracts"):
             text += f"  retracts {', '.join(record['retracts'])}"
     return f"{_COLOURS.get(kind, '')}{text}\x1b[0m" if colour else text

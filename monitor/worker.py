@@ -1,8 +1,9 @@
 """The live shell: the SLA core behind faust-streaming agents.
 
-One agent consumes, co-partitioned, the input topic, a repartition topic (for
-input not keyed by ticket id) and a wake-up topic. Per-ticket state lives in a
-RocksDB-backed table that only the agent writes. A timer turns due entries of
+One agent consumes, co-partitioned, the ticket and probe input topics, a
+repartition topic (for input not keyed by ticket or service id) and a wake-up
+topic. Per-ticket and per-service state live in RocksDB-backed tables that
+only the agent writes. A timer turns due entries of
 the in-memory wake-up heaps into wake-up messages on the ticket's partition;
 the agent handles them like events, so every state change happens in order,
 on the partition's owner, after the alert it records was acknowledged by the
@@ -26,11 +27,28 @@ import structlog
 from faust.streams import _current_event
 from faust.types import EventT
 
-from monitor.clock import DuplicateEvent, TicketState, WakeAt, apply_event, next_wake, rescheduled, wake
-from monitor.codec import decode_state, encode_state
+from monitor.budget import (
+    ServiceState,
+    WakeServiceAt,
+    apply_service_event,
+    wake_service,
+    window_refusal,
+)
+from monitor.budget import next_wake as next_service_wake
+from monitor.clock import (
+    DuplicateEvent,
+    Publish,
+    TicketState,
+    WakeAt,
+    apply_event,
+    next_wake,
+    rescheduled,
+    wake,
+)
+from monitor.codec import decode_service, decode_state, encode_service, encode_state
 from monitor.deadletter import dead_letter
 from monitor.errors import EventRejected
-from monitor.events import parse_event
+from monitor.events import MaintenanceScheduled, ProbeResult, parse_event
 from monitor.instants import to_us
 from monitor.kafka import internal_topics, partition_for, ssl_context
 from monitor.policy import Policy
@@ -41,6 +59,10 @@ Clock = Callable[[], datetime]
 log = structlog.get_logger("sla.worker")
 
 H_SOURCE = "x-sla-source"  # "topic:partition:offset" of a repartitioned message
+TICKETS, SERVICES = "tickets", "services"
+# A late service wake-up (the worker was down) accounts up to now less this much,
+# so probe results still in flight are not pushed later than they happened.
+SERVICE_SKEW_US = 2_000_000
 
 
 def wall_clock() -> datetime:
@@ -53,6 +75,8 @@ class WorkerState:
     """What one worker process knows beyond the table: heaps, readiness, counts."""
 
     heaps: WakeHeaps = field(default_factory=WakeHeaps)
+    service_heaps: WakeHeaps = field(default_factory=WakeHeaps)
+    recovered: set[str] = field(default_factory=set)
     ready: bool = False
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -92,10 +116,12 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         autodiscover=False,
     )
     repartition_name, wakeups_name = internal_topics(settings)
-    source = app.topic(settings.topic_events, repartition_name, wakeups_name, key_type=bytes, value_type=bytes,
-                       key_serializer="raw", value_serializer="raw")
+    source = app.topic(settings.topic_events, settings.topic_probes, repartition_name, wakeups_name,
+                       key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     # bytes key and value types make Faust use the raw codec; we encode state ourselves.
-    tickets = app.Table("tickets", partitions=partitions, key_type=bytes, value_type=bytes)
+    tickets = app.Table(TICKETS, partitions=partitions, key_type=bytes, value_type=bytes)
+    services = app.Table(SERVICES, partitions=partitions, key_type=bytes, value_type=bytes)
+    tables = {TICKETS: tickets, SERVICES: services}
     worker = WorkerState()
     app.sla_worker = worker  # type: ignore[attr-defined]
     outputs = settings.output_topics
@@ -108,19 +134,28 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         return to_us(clock())
 
     def dead_letter_into(batch: Outbox, raw_value: bytes, reason: str, kind: str, source_at: tuple[str, int, int],
-                         event_id: str | None = None, ticket_id: str | None = None) -> None:
+                         event_id: str | None = None, ticket_id: str | None = None,
+                         service_id: str | None = None) -> None:
         topic, partition, offset = source_at
         record = dead_letter(raw_value, reason, kind=kind, topic=topic, partition=partition, offset=offset,
-                             at_us=now_us(), event_id=event_id, ticket_id=ticket_id)
-        batch.publish(settings.topic_dead_letter, ticket_id.encode() if ticket_id else None, record)
+                             at_us=now_us(), event_id=event_id, ticket_id=ticket_id, service_id=service_id)
+        owner = ticket_id or service_id
+        batch.publish(settings.topic_dead_letter, owner.encode() if owner else None, record)
         worker.counts[f"dead_letter.{kind}"] += 1
-        log.warning("event rejected", kind=kind, reason=reason, source=record["id"], event_id=event_id, ticket_id=ticket_id)
+        log.warning("event rejected", kind=kind, reason=reason, source=record["id"], event_id=event_id,
+                    ticket_id=ticket_id, service_id=service_id)
 
     def state_of(batch: Outbox, key: bytes) -> TicketState | None:
-        if key in batch.states:
-            return batch.states[key]
+        if (TICKETS, key) in batch.states:
+            return batch.states[TICKETS, key]  # type: ignore[return-value]
         raw_state = tickets.get(key)
         return load(raw_state) if raw_state is not None else None
+
+    def service_of(batch: Outbox, key: bytes) -> ServiceState | None:
+        if (SERVICES, key) in batch.states:
+            return batch.states[SERVICES, key]  # type: ignore[return-value]
+        raw_state = services.get(key)
+        return decode_service(raw_state) if raw_state is not None else None
 
     def carry_out(batch: Outbox, event: EventT[bytes], key: bytes, state: TicketState | None, effects: list[Any]) -> None:
         wake_at = None
@@ -134,8 +169,37 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         if wake_at is None:
             worker.heaps.forget(key)
         if state is not None:
-            batch.states[key] = state
-            batch.writes[key] = (event, encode_state(state))
+            batch.states[TICKETS, key] = state
+            batch.writes[TICKETS, key] = (event, encode_state(state))
+
+    def carry_out_service(batch: Outbox, event: EventT[bytes], key: bytes, state: ServiceState,
+                          effects: list[Publish | WakeServiceAt]) -> None:
+        for effect in effects:
+            if isinstance(effect, WakeServiceAt):
+                worker.service_heaps.push(event.message.partition, key, effect.at_us, effect.version)
+            else:
+                batch.publish(outputs[effect.record["type"]], key, effect.record)
+        batch.states[SERVICES, key] = state
+        batch.writes[SERVICES, key] = (event, encode_service(state))
+
+    def handle_service_event(batch: Outbox, event: EventT[bytes], parsed: ProbeResult | MaintenanceScheduled,
+                             key: bytes, value: bytes, source_at: tuple[str, int, int]) -> None:
+        try:
+            decision = apply_service_event(service_of(batch, key), parsed, policy)
+        except EventRejected as error:
+            kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
+            dead_letter_into(batch, value, error.reason, kind, source_at, parsed.event_id, service_id=parsed.service_id)
+            return
+        worker.counts[f"event.{parsed.type}"] += 1
+        if isinstance(parsed, MaintenanceScheduled):
+            refusal = window_refusal(decision.state.windows[-1], policy)
+            if refusal:
+                log.warning("maintenance window excludes nothing", service_id=parsed.service_id,
+                            event_id=parsed.event_id, reason=refusal)
+            else:
+                log.info("maintenance window accepted", service_id=parsed.service_id, event_id=parsed.event_id,
+                         starts_at=parsed.starts_at.isoformat(), ends_at=parsed.ends_at.isoformat())
+        carry_out_service(batch, event, key, decision.state, decision.effects)
 
     def handle_event(batch: Outbox, event: EventT[bytes]) -> None:
         message = event.message
@@ -151,11 +215,15 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         except EventRejected as error:
             dead_letter_into(batch, value, error.reason, "malformed", source_at)
             return
-        key = ticket_event.ticket_id.encode()
+        is_service = isinstance(ticket_event, ProbeResult | MaintenanceScheduled)
+        key = (ticket_event.service_id if is_service else ticket_event.ticket_id).encode()  # type: ignore[union-attr]
         if partition_for(key, partitions) != message.partition:
-            # Not keyed by ticket id: move it to the ticket's partition first.
+            # Not keyed by ticket (or service) id: move it to that key's partition first.
             batch.sends.append((repartition_name, key, value, [(H_SOURCE, ":".join(map(str, source_at)).encode())]))
             worker.counts["repartitioned"] += 1
+            return
+        if isinstance(ticket_event, ProbeResult | MaintenanceScheduled):
+            handle_service_event(batch, event, ticket_event, key, value, source_at)
             return
         try:
             decision = apply_event(state_of(batch, key), ticket_event, policy, now_us())
@@ -166,8 +234,22 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         worker.counts[f"event.{ticket_event.type}"] += 1
         carry_out(batch, event, key, decision.state, decision.effects)
 
+    def handle_service_wake(batch: Outbox, event: EventT[bytes], body: dict[str, Any]) -> None:
+        key = event.key or b""
+        state = service_of(batch, key)
+        if state is None or state.version != body.get("version"):
+            worker.counts["wake.stale"] += 1
+            return
+        worker.counts["wake"] += 1
+        until = max(int(body["due_us"]), now_us() - SERVICE_SKEW_US)
+        decision = wake_service(state, policy, until)
+        carry_out_service(batch, event, key, decision.state, decision.effects)
+
     def handle_wake(batch: Outbox, event: EventT[bytes]) -> None:
         body = json.loads(event.value or b"{}")
+        if "service_id" in body:
+            handle_service_wake(batch, event, body)
+            return
         key = event.key or b""
         state = state_of(batch, key)
         if state is None:
@@ -199,13 +281,13 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
             pending = failed
-        for key, (event, raw_state) in batch.writes.items():
+        for (table, key), (event, raw_state) in batch.writes.items():
             with _in_context_of(event):  # the table writes to the partition of the current event
-                tickets[key] = raw_state
+                tables[table][key] = raw_state
         for record in batch.records:
             worker.counts[record["type"]] += 1
             log.info("alert published" if record["type"] != "sla.outcome" else "outcome published",
-                     id=record["id"], at=record["at"], deadline=record["deadline"])
+                     id=record["id"], at=record["at"], deadline=record.get("deadline"))
 
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
@@ -238,22 +320,47 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 if partition in assigned:
                     worker.heaps.push(partition, key, wake_at, state.version)
                     count += 1
-        worker.ready = True
-        log.info("partitions recovered", partitions=sorted(assigned), pending_wakeups=count)
+        recovered(TICKETS, assigned, count)
+
+    @services.on_recover
+    async def rebuild_service_heaps() -> None:
+        assigned = _assigned_partitions(app, wakeups_name)
+        worker.service_heaps.clear()
+        count = 0
+        for key, raw_state in services.items():
+            state = decode_service(raw_state)
+            partition = partition_for(key, partitions)
+            if state.service_id not in policy.services:
+                log.warning("service no longer in the policy; its state is kept but not watched", service_id=state.service_id)
+            elif partition in assigned:
+                worker.service_heaps.push(partition, key, next_service_wake(state, policy), state.version)
+                count += 1
+        recovered(SERVICES, assigned, count)
+
+    def recovered(table: str, assigned: set[int], count: int) -> None:
+        worker.recovered.add(table)
+        worker.ready = worker.recovered >= set(tables)
+        log.info("partitions recovered", table=table, partitions=sorted(assigned), pending_wakeups=count)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(sender: Any, revoked: Any = None, **_: Any) -> None:
-        # Heaps are rebuilt from the table once recovery of the new assignment ends.
+        # Heaps are rebuilt from the tables once recovery of the new assignment ends.
         worker.ready = False
+        worker.recovered.clear()
         worker.heaps.clear()
+        worker.service_heaps.clear()
 
     @app.timer(interval=settings.tick_s)
     async def fire_due_wakeups() -> None:
         if app.rebalancing or not worker.ready:
             return
         assigned = _assigned_partitions(app, wakeups_name)
-        for partition, key, version, due_us in worker.heaps.pop_due(now_us(), assigned):
+        now = now_us()
+        for partition, key, version, due_us in worker.heaps.pop_due(now, assigned):
             body = json.dumps({"ticket_id": key.decode(), "version": version, "due_us": due_us}).encode()
+            await app.producer.send(wakeups_name, key, body, partition, None, None)
+        for partition, key, version, due_us in worker.service_heaps.pop_due(now, assigned):
+            body = json.dumps({"service_id": key.decode(), "version": version, "due_us": due_us}).encode()
             await app.producer.send(wakeups_name, key, body, partition, None, None)
 
     @app.page("/health/live")
@@ -267,7 +374,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
-        return web.json({"counts": dict(worker.counts), "pending_wakeups": len(worker.heaps),
+        return web.json({"counts": dict(worker.counts),
+                         "pending_wakeups": len(worker.heaps) + len(worker.service_heaps),
                          "partitions": sorted(_assigned_partitions(app, wakeups_name))})
 
     return app
@@ -279,8 +387,8 @@ class Outbox:
 
     sends: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
-    states: dict[bytes, TicketState | None] = field(default_factory=dict)
-    writes: dict[bytes, tuple[EventT[bytes], bytes]] = field(default_factory=dict)
+    states: dict[tuple[str, bytes], TicketState | ServiceState | None] = field(default_factory=dict)
+    writes: dict[tuple[str, bytes], tuple[EventT[bytes], bytes]] = field(default_factory=dict)
 
     def publish(self, topic: str, key: bytes | None, record: dict[str, Any]) -> None:
         """Queue a record, keyed, with its id in a header."""

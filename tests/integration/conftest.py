@@ -68,17 +68,19 @@ class Names:
     breaches: str
     outcomes: str
     dead_letter: str
+    probes: str
 
     @classmethod
     def fresh(cls) -> Names:
         tag = uuid.uuid4().hex[:8]
         return cls(f"slatest-{tag}", f"t{tag}.events", f"t{tag}.warnings", f"t{tag}.breaches",
-                   f"t{tag}.outcomes", f"t{tag}.dead-letter")
+                   f"t{tag}.outcomes", f"t{tag}.dead-letter", f"t{tag}.probes")
 
     def env(self) -> dict[str, str]:
         return {
             "SLA_APP_ID": self.app_id,
             "SLA_TOPIC_EVENTS": self.events,
+            "SLA_TOPIC_PROBES": self.probes,
             "SLA_TOPIC_WARNINGS": self.warnings,
             "SLA_TOPIC_BREACHES": self.breaches,
             "SLA_TOPIC_OUTCOMES": self.outcomes,
@@ -107,7 +109,7 @@ async def create_topics(names: Names, partitions: int) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(t, partitions, 1) for t in [names.events, *names.outputs]])
+        await admin.create_topics([NewTopic(t, partitions, 1) for t in [names.events, names.probes, *names.outputs]])
     finally:
         await admin.close()
 
@@ -204,7 +206,10 @@ def new_worker(started: list[Worker], tmp_path: Path, names: Names, name: str, *
 
 
 class Producer:
-    """Sends raw events to the input topic, keyed by ticket id unless told otherwise."""
+    """Sends raw events to the input topics, keyed by ticket (or service) id unless told otherwise.
+
+    Probe results and maintenance announcements go to the probe topic, the rest to the ticket topic.
+    """
 
     def __init__(self, names: Names) -> None:
         self.names = names
@@ -224,8 +229,10 @@ class Producer:
                     continue
                 line = json.dumps(body)
                 self.lines.append(line)
-                key = body["ticket_id"].encode() if keyed and "ticket_id" in body else None
-                await producer.send_and_wait(self.names.events, line.encode(), key=key)
+                owner = body.get("ticket_id") or body.get("service_id")
+                key = owner.encode() if keyed and isinstance(owner, str) else None
+                is_probe = str(body.get("type", "")).startswith(("probe.", "maintenance."))
+                await producer.send_and_wait(self.names.probes if is_probe else self.names.events, line.encode(), key=key)
         finally:
             await producer.stop()
 
@@ -298,11 +305,20 @@ def wait_until(at: float) -> None:
     time.sleep(max(0.0, at - time.time()))
 
 
+def probe(service_id: str, probe_id: str, at: float, *, ok: bool | str | None) -> dict[str, Any]:
+    """One probe.result body at Unix time ``at`` (``ok=None`` leaves the field out)."""
+    body: dict[str, Any] = {"type": "probe.result", "event_id": f"{service_id}-{probe_id}-{at:.3f}",
+                            "service_id": service_id, "probe_id": probe_id, "occurred_at": iso(at)}
+    if ok is not None:
+        body["ok"] = ok
+    return body
+
+
 def ticket(kind: str, ticket_id: str, at: float, **fields: Any) -> dict[str, Any]:
     """One event body occurring at Unix time ``at``."""
     return {"type": f"ticket.{kind}", "event_id": f"{ticket_id}-{kind}-{at:.3f}", "ticket_id": ticket_id,
             "occurred_at": iso(at), **fields}
 
 
-__all__ = ["Names", "Output", "Producer", "Worker", "create_topics", "iso", "new_worker", "read_outputs",
+__all__ = ["Names", "Output", "Producer", "Worker", "create_topics", "iso", "new_worker", "probe", "read_outputs",
            "replay_records", "run", "ticket", "wait_until"]
