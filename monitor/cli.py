@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP)")
     simulate.add_argument("--topic", help="topic (SLA_TOPIC_EVENTS, default tickets.events)")
     simulate.add_argument("--unkeyed", action="store_true", help="send without keys (the worker repartitions)")
+    simulate.add_argument("--probe-interval", type=float, default=5.0,
+                          help="seconds between probe results of each service and location (0: no probes; default 5)")
+    simulate.add_argument("--outage-gap", type=float, default=120.0,
+                          help="mean seconds between a service's outages (default 120)")
     simulate.set_defaults(run=_simulate)
 
     tail = commands.add_parser("tail", help="print warnings, breaches and outcomes from Kafka as they arrive")
@@ -183,7 +187,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     asyncio.run(simulate(settings, rate=args.rate, duration=args.duration, speed=args.speed,
-                         seed=args.seed, keyed=not args.unkeyed))
+                         seed=args.seed, keyed=not args.unkeyed, probe_interval=args.probe_interval,
+                         outage_gap=args.outage_gap))
     return EXIT_OK
 
 

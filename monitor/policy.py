@@ -194,6 +194,12 @@ class Policy:
         return found
 
     @property
+    def report_zone(self) -> ZoneInfo:
+        """Zone of month-to-date ticket figures: the service-hours calendar's, else the first calendar's."""
+        calendar = self.service_hours or next(iter(self.calendars.values()))
+        return calendar.timezone
+
+    @property
     def priorities(self) -> tuple[str, ...]:
         """The priorities the policy defines, in file order."""
         return tuple(self.targets)

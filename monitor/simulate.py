@@ -1,9 +1,11 @@
-"""A realistic stream of ticket events, produced to Kafka in real time.
+"""A realistic stream of ticket events and probe results, produced to Kafka in real time.
 
 Tickets arrive at random (Poisson) with a priority mix; each lives a lifecycle
 scaled to its policy targets: most are acknowledged in time, some late, some
 wait on the customer (paused), some get their priority raised, some are
-reopened, a few are never resolved.
+reopened, a few are never resolved. Each service of the policy is probed from
+three locations at a fixed interval; now and then it has an outage (most
+locations fail), and single locations fail on their own without taking it down.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +33,24 @@ CUSTOMERS = ("acme", "globex", "initech", "umbrella", "hooli")
 SERVICES = ("mail", "crm", "erp", "vpn")
 
 Plan = list[tuple[float, int, dict[str, Any]]]
+LOCATIONS = ("fra", "ams", "sin")
+
+
+@dataclass
+class ServiceWeather:
+    """When a simulated service is next down, and until when."""
+
+    next_outage: float
+    outage_until: float = 0.0
+
+    def probe(self, rng: random.Random, now: float, mean_gap: float) -> list[bool]:
+        """Results of the three locations at ``now``."""
+        if now >= self.next_outage:
+            self.outage_until = now + rng.uniform(0.05, 0.25) * mean_gap
+            self.next_outage = self.outage_until + rng.expovariate(1 / mean_gap)
+        if now < self.outage_until:
+            return [rng.random() < 0.1 for _ in LOCATIONS]  # mostly failing
+        return [rng.random() > 0.03 for _ in LOCATIONS]  # a stray failure is not an outage
 
 
 def plan_ticket(rng: random.Random, policy: Policy, ticket_id: str, start: float, speed: float) -> list[tuple[float, dict[str, Any]]]:
@@ -74,6 +95,8 @@ async def simulate(
     speed: float = 1.0,
     seed: int | None = None,
     keyed: bool = True,
+    probe_interval: float = 5.0,
+    outage_gap: float = 120.0,
     clock: Callable[[], float] = time.time,
 ) -> int:
     """Produce events until ``duration`` seconds passed (or forever); return how many."""
@@ -87,6 +110,8 @@ async def simulate(
     run_id = f"{int(clock()):x}"
     began = clock()
     next_arrival = began
+    weather = {name: ServiceWeather(began + rng.expovariate(1 / outage_gap)) for name in policy.services}
+    next_probe = began if probe_interval > 0 and weather else float("inf")
     sent = 0
     try:
         while True:
@@ -98,6 +123,19 @@ async def simulate(
                 for at, body in plan_ticket(rng, policy, ticket, next_arrival, speed):
                     heapq.heappush(pending, (at, next(seq), {**body, "ticket_id": ticket}))
                 next_arrival += rng.expovariate(rate)
+            while next_probe <= now and (duration is None or next_probe - began < duration):
+                stamp = datetime.fromtimestamp(next_probe, UTC).isoformat()
+                for service, state in weather.items():
+                    for location, ok in zip(LOCATIONS, state.probe(rng, next_probe, outage_gap), strict=True):
+                        body = {"type": "probe.result", "event_id": f"probe-{run_id}-{next(seq)}", "service_id": service,
+                                "probe_id": location, "occurred_at": stamp, "ok": ok,
+                                "latency_ms": round(rng.uniform(20, 80), 1) if ok else None}
+                        await producer.send(settings.topic_probes, json.dumps(body).encode(),
+                                            key=service.encode() if keyed else None)
+                        sent += 1
+                next_probe += probe_interval
+            if duration is not None and next_probe - began >= duration:
+                next_probe = float("inf")
             while pending and pending[0][0] <= now:
                 at, _, body = heapq.heappop(pending)
                 body["event_id"] = f"{body['ticket_id']}-{next(seq)}"
@@ -109,7 +147,7 @@ async def simulate(
                     print(f"simulate: {sent} events sent", file=sys.stderr)
             if duration is not None and now - began >= duration + 3600:
                 break  # never wait more than an hour for planned lifecycles
-            wake = min([next_arrival] + ([pending[0][0]] if pending else []))
+            wake = min([next_arrival, next_probe] + ([pending[0][0]] if pending else []))
             await asyncio.sleep(min(max(wake - clock(), 0.0), 0.5))
     finally:
         await producer.flush()

@@ -26,6 +26,7 @@ import faust
 import structlog
 from faust.streams import _current_event
 from faust.types import EventT
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.budget import (
     ServiceState,
@@ -51,6 +52,7 @@ from monitor.errors import EventRejected
 from monitor.events import MaintenanceScheduled, ProbeResult, parse_event
 from monitor.instants import to_us
 from monitor.kafka import internal_topics, partition_for, ssl_context
+from monitor.metrics import ClockView, Metrics, Snapshot, month_of, open_clocks
 from monitor.policy import Policy
 from monitor.settings import Settings
 from monitor.wakeups import WakeHeaps
@@ -59,10 +61,7 @@ Clock = Callable[[], datetime]
 log = structlog.get_logger("sla.worker")
 
 H_SOURCE = "x-sla-source"  # "topic:partition:offset" of a repartitioned message
-TICKETS, SERVICES = "tickets", "services"
-# A late service wake-up (the worker was down) accounts up to now less this much,
-# so probe results still in flight are not pushed later than they happened.
-SERVICE_SKEW_US = 2_000_000
+TICKETS, SERVICES, AGGREGATES = "tickets", "services", "aggregates"
 
 
 def wall_clock() -> datetime:
@@ -79,6 +78,31 @@ class WorkerState:
     recovered: set[str] = field(default_factory=set)
     ready: bool = False
     counts: Counter[str] = field(default_factory=Counter)
+    # Mirrors of the owned partitions' table state, for metrics (rebuilt on recovery).
+    clocks: dict[bytes, tuple[ClockView, ...]] = field(default_factory=dict)
+    services: dict[bytes, ServiceState] = field(default_factory=dict)
+    period_counts: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)  # (partition, month)
+    read_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to handle
+
+    def clear(self) -> None:
+        """Forget everything derived from the partitions owned until now."""
+        self.ready = False
+        self.recovered.clear()
+        self.heaps.clear()
+        self.service_heaps.clear()
+        self.clocks.clear()
+        self.services.clear()
+        self.period_counts.clear()
+        self.read_offsets.clear()
+
+    def track(self, table: str, key: bytes, state: TicketState | ServiceState) -> None:
+        """Keep the metric mirrors in step with a state just recorded."""
+        if isinstance(state, ServiceState):
+            self.services[key] = state
+        elif views := open_clocks(state):
+            self.clocks[key] = views
+        else:
+            self.clocks.pop(key, None)
 
 
 def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock = wall_clock) -> faust.App:
@@ -121,10 +145,29 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     # bytes key and value types make Faust use the raw codec; we encode state ourselves.
     tickets = app.Table(TICKETS, partitions=partitions, key_type=bytes, value_type=bytes)
     services = app.Table(SERVICES, partitions=partitions, key_type=bytes, value_type=bytes)
-    tables = {TICKETS: tickets, SERVICES: services}
+    # Month-to-date outcome counts, keyed "partition:month": each partition's own row (see DESIGN.md).
+    aggregates = app.Table(AGGREGATES, partitions=partitions, key_type=bytes, value_type=bytes)
+    tables = {TICKETS: tickets, SERVICES: services, AGGREGATES: aggregates}
     worker = WorkerState()
     app.sla_worker = worker  # type: ignore[attr-defined]
     outputs = settings.output_topics
+    input_topics = (settings.topic_events, settings.topic_probes, repartition_name, wakeups_name)
+    lag: dict[str, int] = {}
+
+    def snapshot() -> Snapshot:
+        return Snapshot(
+            now_us=now_us(),
+            clocks=worker.clocks.values(),
+            period_counts=_by_period(worker.period_counts),
+            services=worker.services.values(),
+            ready=worker.ready and not app.rebalancing,
+            assigned_partitions=len(_assigned_partitions(app, wakeups_name)),
+            pending_wakeups=len(worker.heaps) + len(worker.service_heaps),
+            lag=dict(lag),
+        )
+
+    metrics = Metrics(policy, snapshot)
+    app.sla_metrics = metrics  # type: ignore[attr-defined]
 
     def load(raw_state: bytes) -> TicketState:
         # Schedules are derived from the policy, which may have changed since the state was stored.
@@ -142,6 +185,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         owner = ticket_id or service_id
         batch.publish(settings.topic_dead_letter, owner.encode() if owner else None, record)
         worker.counts[f"dead_letter.{kind}"] += 1
+        metrics.dead_letters.labels(kind).inc()
         log.warning("event rejected", kind=kind, reason=reason, source=record["id"], event_id=event_id,
                     ticket_id=ticket_id, service_id=service_id)
 
@@ -166,6 +210,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 worker.heaps.push(partition, key, effect.at_us, effect.version)
             else:
                 batch.publish(outputs[effect.record["type"]], key, effect.record)
+                if effect.record["type"] == "sla.outcome":
+                    batch.outcomes.append((event, effect.record))
         if wake_at is None:
             worker.heaps.forget(key)
         if state is not None:
@@ -188,9 +234,11 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             decision = apply_service_event(service_of(batch, key), parsed, policy)
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
+            metrics.inputs.labels(parsed.type, kind).inc()
             dead_letter_into(batch, value, error.reason, kind, source_at, parsed.event_id, service_id=parsed.service_id)
             return
         worker.counts[f"event.{parsed.type}"] += 1
+        metrics.inputs.labels(parsed.type, "accepted").inc()
         if isinstance(parsed, MaintenanceScheduled):
             refusal = window_refusal(decision.state.windows[-1], policy)
             if refusal:
@@ -213,6 +261,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         try:
             ticket_event = parse_event(value.strip())
         except EventRejected as error:
+            metrics.inputs.labels("unknown", "malformed").inc()
             dead_letter_into(batch, value, error.reason, "malformed", source_at)
             return
         is_service = isinstance(ticket_event, ProbeResult | MaintenanceScheduled)
@@ -221,6 +270,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             # Not keyed by ticket (or service) id: move it to that key's partition first.
             batch.sends.append((repartition_name, key, value, [(H_SOURCE, ":".join(map(str, source_at)).encode())]))
             worker.counts["repartitioned"] += 1
+            metrics.inputs.labels(ticket_event.type, "repartitioned").inc()
             return
         if isinstance(ticket_event, ProbeResult | MaintenanceScheduled):
             handle_service_event(batch, event, ticket_event, key, value, source_at)
@@ -229,9 +279,11 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             decision = apply_event(state_of(batch, key), ticket_event, policy, now_us())
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
+            metrics.inputs.labels(ticket_event.type, kind).inc()
             dead_letter_into(batch, value, error.reason, kind, source_at, ticket_event.event_id, ticket_event.ticket_id)
             return
         worker.counts[f"event.{ticket_event.type}"] += 1
+        metrics.inputs.labels(ticket_event.type, "accepted").inc()
         carry_out(batch, event, key, decision.state, decision.effects)
 
     def handle_service_wake(batch: Outbox, event: EventT[bytes], body: dict[str, Any]) -> None:
@@ -241,8 +293,9 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             worker.counts["wake.stale"] += 1
             return
         worker.counts["wake"] += 1
-        until = max(int(body["due_us"]), now_us() - SERVICE_SKEW_US)
-        decision = wake_service(state, policy, until)
+        # Only up to the planned instant, never to the wall clock: probe results may still be
+        # queued behind (consumer lag), and accounting past them would count downtime they end.
+        decision = wake_service(state, policy, int(body["due_us"]))
         carry_out_service(batch, event, key, decision.state, decision.effects)
 
     def handle_wake(batch: Outbox, event: EventT[bytes]) -> None:
@@ -284,10 +337,30 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         for (table, key), (event, raw_state) in batch.writes.items():
             with _in_context_of(event):  # the table writes to the partition of the current event
                 tables[table][key] = raw_state
+            state = batch.states.get((table, key))
+            if state is not None:
+                worker.track(table, key, state)
+        count_outcomes(batch)
+        acknowledged = now_us()
         for record in batch.records:
+            metrics.published(record, acknowledged)
             worker.counts[record["type"]] += 1
             log.info("alert published" if record["type"] != "sla.outcome" else "outcome published",
                      id=record["id"], at=record["at"], deadline=record.get("deadline"))
+
+    def count_outcomes(batch: Outbox) -> None:
+        """Add the batch's ticket outcomes to the month-to-date rows of their partitions."""
+        touched: dict[tuple[int, str], EventT[bytes]] = {}
+        for event, record in batch.outcomes:
+            partition = event.message.partition
+            period = month_of(policy, _parse_us(record["at"]))
+            counts = worker.period_counts.setdefault((partition, period), Counter())
+            counts[f"{record['priority']}|{record['metric']}|{record['status']}"] += 1
+            touched[partition, period] = event
+        for (partition, period), event in touched.items():
+            with _in_context_of(event):
+                aggregates[f"{partition}:{period}".encode()] = json.dumps(
+                    dict(worker.period_counts[partition, period]), sort_keys=True).encode()
 
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
@@ -306,6 +379,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                     dead_letter_into(batch, event.value or b"", f"internal error: {type(error).__name__}: {error}",
                                      "internal", (message.topic, message.partition, message.offset))
             await flush(batch)
+            for event in events:
+                worker.read_offsets[event.message.topic, event.message.partition] = event.message.offset + 1
 
     @tickets.on_recover
     async def rebuild_heaps() -> None:
@@ -315,11 +390,13 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         for key, raw_state in tickets.items():
             state = load(raw_state)
             wake_at = next_wake(state, policy)
+            partition = partition_for(key, partitions)
+            if partition not in assigned:
+                continue
+            worker.track(TICKETS, key, state)
             if wake_at is not None:
-                partition = partition_for(key, partitions)
-                if partition in assigned:
-                    worker.heaps.push(partition, key, wake_at, state.version)
-                    count += 1
+                worker.heaps.push(partition, key, wake_at, state.version)
+                count += 1
         recovered(TICKETS, assigned, count)
 
     @services.on_recover
@@ -330,12 +407,25 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         for key, raw_state in services.items():
             state = decode_service(raw_state)
             partition = partition_for(key, partitions)
+            if partition not in assigned:
+                continue
             if state.service_id not in policy.services:
                 log.warning("service no longer in the policy; its state is kept but not watched", service_id=state.service_id)
-            elif partition in assigned:
-                worker.service_heaps.push(partition, key, next_service_wake(state, policy), state.version)
-                count += 1
+                continue
+            worker.track(SERVICES, key, state)
+            worker.service_heaps.push(partition, key, next_service_wake(state, policy), state.version)
+            count += 1
         recovered(SERVICES, assigned, count)
+
+    @aggregates.on_recover
+    async def rebuild_aggregates() -> None:
+        assigned = _assigned_partitions(app, wakeups_name)
+        worker.period_counts.clear()
+        for key, raw in aggregates.items():
+            partition_text, period = key.decode().split(":", 1)
+            if int(partition_text) in assigned:
+                worker.period_counts[int(partition_text), period] = Counter(json.loads(raw))
+        recovered(AGGREGATES, assigned, 0)
 
     def recovered(table: str, assigned: set[int], count: int) -> None:
         worker.recovered.add(table)
@@ -344,11 +434,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(sender: Any, revoked: Any = None, **_: Any) -> None:
-        # Heaps are rebuilt from the tables once recovery of the new assignment ends.
-        worker.ready = False
-        worker.recovered.clear()
-        worker.heaps.clear()
-        worker.service_heaps.clear()
+        # Heaps and mirrors are rebuilt from the tables once recovery of the new assignment ends.
+        worker.clear()
 
     @app.timer(interval=settings.tick_s)
     async def fire_due_wakeups() -> None:
@@ -372,6 +459,12 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         is_ready = worker.ready and not app.rebalancing
         return web.json({"status": "ready" if is_ready else "recovering"}, status=200 if is_ready else 503)
 
+    @app.page("/metrics")
+    async def prometheus_metrics(web: Any, request: Any) -> Any:
+        lag.clear()
+        lag.update(await _lag(app, input_topics, worker.read_offsets))
+        return web.bytes(generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     @app.page("/stats")
     async def stats(web: Any, request: Any) -> Any:
         return web.json({"counts": dict(worker.counts),
@@ -389,6 +482,7 @@ class Outbox:
     records: list[dict[str, Any]] = field(default_factory=list)
     states: dict[tuple[str, bytes], TicketState | ServiceState | None] = field(default_factory=dict)
     writes: dict[tuple[str, bytes], tuple[EventT[bytes], bytes]] = field(default_factory=dict)
+    outcomes: list[tuple[EventT[bytes], dict[str, Any]]] = field(default_factory=list)  # ticket outcomes
 
     def publish(self, topic: str, key: bytes | None, record: dict[str, Any]) -> None:
         """Queue a record, keyed, with its id in a header."""
@@ -407,6 +501,40 @@ def _in_context_of(event: EventT[bytes]) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
+
+
+def _parse_us(text: str) -> int:
+    return to_us(datetime.fromisoformat(text))
+
+
+def _by_period(counts: dict[tuple[int, str], Counter[str]]) -> dict[str, Counter[str]]:
+    out: dict[str, Counter[str]] = {}
+    for (_, period), counter in counts.items():
+        out.setdefault(period, Counter()).update(counter)
+    return out
+
+
+async def _lag(app: faust.App, topics: tuple[str, ...], read: dict[tuple[str, int], int]) -> dict[str, int]:
+    """Messages behind the broker's end on the owned partitions, by topic (0 when unknown)."""
+    lag = dict.fromkeys(topics, 0)
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # consumer not started yet
+        return lag
+    for tp in assignment:
+        if tp.topic not in lag:
+            continue
+        try:
+            end = app.consumer.highwater(tp)
+        except Exception:  # no fetch for the partition yet
+            continue
+        position = read.get((tp.topic, tp.partition))
+        if position is None:  # nothing handled there yet: where the consumer stands
+            with contextlib.suppress(Exception):
+                position = await app.consumer.position(tp)
+        if end is not None and position is not None:
+            lag[tp.topic] += max(0, int(end) - position)
+    return lag
 
 
 def _assigned_partitions(app: faust.App, topic: str) -> set[int]:

@@ -49,9 +49,12 @@ echo " ready"
 pids+=($!)
 
 cat <<INFO
-demo: the simulator sends ticket events to 'tickets.events' (about ${DEMO_RATE:-1} new ticket a second);
-      policy $SLA_POLICY: P1 respond 30s / resolve 2m, P2 1m / 4m, P3 2m / 6m, warnings at 50/75/90 %.
-      Warnings appear after ~15 s, breaches after ~30 s. Health: http://127.0.0.1:$SLA_WEB_PORT/health/ready
+demo: the simulator sends ticket events to 'tickets.events' (about ${DEMO_RATE:-1} new ticket a second)
+      and probe results of mail, crm and vpn to 'probes.results' (outages every ~2 minutes);
+      policy $SLA_POLICY: P1 respond 30s / resolve 2m, P2 1m / 4m, P3 2m / 6m, warnings at 50/75/90 %;
+      mail may be down ~26 s a month, crm ~4.3 min, vpn ~43 min.
+      Warnings appear after ~15 s, breaches after ~30 s.
+      Health: http://127.0.0.1:$SLA_WEB_PORT/health/ready   Metrics: http://127.0.0.1:$SLA_WEB_PORT/metrics
       Press Ctrl-C to stop.
 
 INFO

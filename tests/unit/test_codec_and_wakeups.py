@@ -41,3 +41,23 @@ def test_heaps_forget_and_clear() -> None:
     heaps.clear()
     assert len(heaps) == 0
     assert heaps.pop_due(100, partitions=[0, 1]) == []
+
+
+def test_service_state_round_trips_through_the_codec() -> None:
+    """A service with locations, used budget, a published alert and a window decodes to the very state encoded."""
+    from monitor.budget import apply_service_event
+    from monitor.codec import decode_service, encode_service
+    from monitor.events import parse_event
+    from monitor.policy import parse_policy
+    from tests.unit.test_budget import POLICY, maintenance, probe
+
+    policy = parse_policy(POLICY)
+    state = None
+    for line in (maintenance("mail", "2026-11-01T00:00:00", "2026-11-10T10:10:00", "2026-11-10T10:40:00"),
+                 probe("mail", "a", "2026-11-10T10:00:00", ok=False), probe("mail", "b", "2026-11-10T10:00:00", ok=False),
+                 probe("mail", "b", "2026-11-10T11:30:00", ok=True)):
+        state = apply_service_event(state, parse_event(line), policy).state  # type: ignore[arg-type]
+    assert state is not None
+    assert state.level > 0
+    assert state.windows
+    assert decode_service(encode_service(state)) == state
