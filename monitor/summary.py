@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from monitor.budget import budget_us, period_label, period_of
 from monitor.calendar import BusinessCalendar, Interval
 from monitor.durations import format_duration
 from monitor.instants import format_us
@@ -38,6 +39,14 @@ def describe_policy(policy: Policy, at_us: int) -> str:
             )
             parts = "; ".join(f"{p}: {_part(part)}" for p, part in override.targets.items())
             lines.append(f"  {i}. {match} -> {parts}")
+    if policy.services:
+        lines.append("")
+        lines.append(f"services (error budget per calendar month; maintenance needs {format_duration(policy.min_notice_us)} notice):")
+        for name, target in policy.services.items():
+            start, end = period_of(target.timezone, at_us)
+            budget = budget_us(target, end - start)
+            lines.append(f"  {name}: {target.availability} % in {target.timezone.key}; "
+                         f"{period_label(target.timezone, start)} allows {budget / 1e6:g} s of downtime")
     return "\n".join(lines)
 
 

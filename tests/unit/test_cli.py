@@ -92,8 +92,9 @@ def test_example_replay_is_deterministic_and_complete() -> None:
     first = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO)
     second = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO)
     assert first.stdout == second.stdout
-    types = {json.loads(line)["type"] for line in first.stdout.splitlines()}
-    assert types == {"sla.warning", "sla.breach", "sla.outcome"}
+    records = [json.loads(line) for line in first.stdout.splitlines()]
+    assert {r["type"] for r in records} == {"sla.warning", "sla.breach", "sla.outcome"}
+    assert {r["type"] for r in records if r.get("metric") == "availability"} == {"sla.warning", "sla.breach", "sla.outcome"}
     assert len(first.stderr.splitlines()) == 3  # the example's duplicate, unknown ticket and truncated line
 
 
@@ -104,6 +105,7 @@ def test_policy_check_summarises(capsys: pytest.CaptureFixture[str]) -> None:
     assert "business  Europe/Berlin  mon-fri 09:00-18:00; 14 holidays  (next opening 2026-11-30T09:00:00+01:00)" in out
     assert "P1: calendar always, respond 15m, resolve 2h; out of hours: respond 30m, resolve 4h" in out
     assert "1. customer_id=acme -> P1: respond 10m" in out
+    assert "mail: 99.9 % in Europe/Berlin; 2026-11 allows 2592 s of downtime" in out
 
 
 def test_policy_check_refuses_invalid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

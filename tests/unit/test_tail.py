@@ -20,3 +20,10 @@ def test_render_warning_breach_outcome_and_dead_letter() -> None:
     assert "DEAD LETTER" in letter
     assert "not valid JSON" in letter
     assert render({**base, "type": "sla.breach"}, colour=True).startswith("\x1b[31m")
+
+
+def test_render_service_records() -> None:
+    """A service's alert shows the service, its period and the downtime against the budget."""
+    record = {"type": "sla.breach", "service_id": "mail", "metric": "availability", "period": "2026-12",
+              "at": "2026-12-01T09:44:38.400000+01:00", "budget_seconds": 2678.4, "downtime_seconds": 2678.4}
+    assert render(record, colour=False) == "09:44:38  BREACH    mail availability 2026-12  downtime 2678.4s of 2678.4s"
