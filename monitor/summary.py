@@ -42,11 +42,11 @@ def describe_policy(policy: Policy, at_us: int) -> str:
     if policy.services:
         lines.append("")
         lines.append(f"services (error budget per calendar month; maintenance needs {format_duration(policy.min_notice_us)} notice):")
-        for name, target in policy.services.items():
-            start, end = period_of(target.timezone, at_us)
-            budget = budget_us(target, end - start)
-            lines.append(f"  {name}: {target.availability} % in {target.timezone.key}; "
-                         f"{period_label(target.timezone, start)} allows {budget / 1e6:g} s of downtime")
+        for name, service in policy.services.items():
+            start, end = period_of(service.timezone, at_us)
+            budget = budget_us(service, end - start)
+            lines.append(f"  {name}: {service.availability} % in {service.timezone.key}; "
+                         f"{period_label(service.timezone, start)} allows {budget / 1e6:g} s of downtime")
     return "\n".join(lines)
 
 
