@@ -78,3 +78,40 @@ def test_outage_fires_budget_warnings_and_breach_within_a_second(
     stats = worker.stats()["counts"]
     assert stats["event.probe.result"] == 7
     assert stats["event.maintenance.scheduled"] == 1
+
+
+def test_budget_alerts_due_while_the_worker_is_dead_come_after_restart(
+    tmp_path: Path, names: Names, workers: list[Worker]
+) -> None:
+    """kill -9 while a service is down: after a restart the breach goes out at its exact instant, nothing is lost.
+
+    As for tickets, alerts that fell due while nobody watched may be folded into the most severe one.
+    """
+    run(create_topics(names, 4))
+    first = new_worker(workers, tmp_path, names, "a", instance_id="svc-a")
+    first.wait_ready()
+    t0 = time.time() + 1.0
+    producer = Producer(names)
+    run(producer.send_all([(0.0, probe("shop", "a", t0, ok=True)), (1.0, probe("shop", "a", t0 + 1.0, ok=False))], t0))
+    wait_until(t0 + 1.6)  # the 0.5 warning (t0 + 2.3) is not due yet
+    first.kill()
+    killed_at = time.time()
+    wait_until(t0 + 6.0)  # every level falls due while nobody watches
+    first.start()  # same instance id, folder and address
+    first.wait_ready()
+    run(producer.send_all([(8.0, probe("shop", "a", t0 + 8.0, ok=True))], t0))
+    end = t0 + 9.0
+    wait_until(end + 1.5)
+    alerts = [o.record for o in run(read_outputs(names)) if o.topic in (names.warnings, names.breaches)]
+    expected = {r["id"]: r for r in replay_records(producer.lines, end) if r["type"] != "sla.outcome"}
+    assert len(expected) == 4
+    breach = f"shop:availability:{alerts[0]['period']}:breach" if alerts else "none"
+    published = {r["id"]: r["at"] for r in alerts}
+    assert published.get(breach) == expected[breach]["at"], (alerts, list(expected.values()))
+    for record_id, at in published.items():
+        assert at == expected[record_id]["at"]
+    for record_id in expected.keys() - published.keys():  # folded: only if due while the worker was dead
+        assert datetime.fromisoformat(expected[record_id]["at"]).timestamp() >= killed_at - 0.5
+    levels = [r["id"] for r in alerts]
+    assert levels == sorted(levels, key=list(expected).index)  # never a less severe alert after a more severe one
+    assert len(alerts) - len(published) <= 1  # a crash between publish and record may repeat one
