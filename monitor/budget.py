@@ -35,6 +35,7 @@ from monitor.policy import Policy, ServiceTarget
 
 SCHEMA_VERSION = 1
 METRIC = "availability"
+MAX_AHEAD_US = 300 * US_PER_SECOND  # live: results dated further ahead of the worker's clock are refused
 
 
 class Window(NamedTuple):
@@ -202,10 +203,21 @@ def target_of(service_id: str, policy: Policy) -> ServiceTarget:
     return target
 
 
-def apply_service_event(state: ServiceState | None, event: ServiceEvent, policy: Policy) -> Decision:
-    """Apply a probe result or a maintenance announcement; raise EventRejected if it cannot be."""
+def apply_service_event(
+    state: ServiceState | None, event: ServiceEvent, policy: Policy, now_us: int | None = None
+) -> Decision:
+    """Apply a probe result or a maintenance announcement; raise EventRejected if it cannot be.
+
+    ``now_us`` is the live worker's clock: an event dated more than five minutes after it
+    is refused, since accounting up to it would push the service's time into the future.
+    """
     target = target_of(event.service_id, policy)
     at = to_us(event.occurred_at)
+    if now_us is not None and at > now_us + MAX_AHEAD_US:
+        raise EventRejected(
+            f"occurred_at {format_us(at)} is more than {MAX_AHEAD_US // US_PER_SECOND} s ahead of the "
+            f"worker's clock ({format_us(now_us)}); check the sender's clock"
+        )
     if state is None:
         start, _ = period_of(target.timezone, at)
         state = ServiceState(event.service_id, period_start=start, accounted=at)

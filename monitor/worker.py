@@ -231,7 +231,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     def handle_service_event(batch: Outbox, event: EventT[bytes], parsed: ProbeResult | MaintenanceScheduled,
                              key: bytes, value: bytes, source_at: tuple[str, int, int]) -> None:
         try:
-            decision = apply_service_event(service_of(batch, key), parsed, policy)
+            decision = apply_service_event(service_of(batch, key), parsed, policy, now_us())
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
             metrics.inputs.labels(parsed.type, kind).inc()

@@ -353,3 +353,12 @@ def parse_probe(service: str, location: str, at: str, *, ok: bool) -> ProbeResul
     event = parse_event(probe(service, location, at, ok))
     assert isinstance(event, ProbeResult)
     return event
+
+
+def test_live_refuses_results_dated_far_ahead_of_its_clock(policy: Policy) -> None:
+    """A result dated an hour ahead of the worker's clock is refused; five minutes ahead is accepted."""
+    now = to_us(datetime.fromisoformat("2026-11-10T10:00:00+08:00"))
+    with pytest.raises(EventRejected, match="more than 300 s ahead of the worker's clock"):
+        apply_service_event(None, parse_probe("mail", "a", "2026-11-10T11:00:00", ok=False), policy, now)
+    accepted = apply_service_event(None, parse_probe("mail", "a", "2026-11-10T10:05:00", ok=False), policy, now)
+    assert accepted.state.down
