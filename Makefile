@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo demo-replay test test-unit test-integration lint schemas bench bench-live kafka-up kafka-down kafka-status clean
+.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-live kafka-up kafka-down kafka-status clean
 
 help:
 	@echo "make demo        - set up, start Kafka, a worker and the simulator; watch alerts scroll by"
@@ -17,7 +17,7 @@ help:
 	@echo "make bench       - replay benchmark (1M events)"
 	@echo "make bench-live  - end-to-end benchmark on the local broker"
 
-setup: $(STAMP)
+setup: $(STAMP) tools
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -25,6 +25,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@
+
+# System tools the tests use (Debian packages; quick when already there).
+tools:
+	scripts/prometheus.sh install
 
 demo: $(STAMP)
 	scripts/demo.sh
@@ -36,25 +40,28 @@ demo-replay: $(STAMP)
 	$(BIN)/sla-monitor replay --policy deploy/policy.example.yaml --until 2026-12-03T00:00:00+01:00 examples/events.jsonl
 
 # The broker is stopped afterwards whatever the tests say; pytest's status is kept.
-test: $(STAMP)
-	$(BIN)/ruff check monitor tests bench
+test: $(STAMP) tools
+	$(BIN)/ruff check monitor tests bench grafana
 	$(BIN)/mypy
 	scripts/kafka.sh up
 	status=0; $(BIN)/pytest || status=$$?; scripts/kafka.sh down; exit $$status
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) tools
 	scripts/kafka.sh up
 	status=0; $(BIN)/pytest -m integration || status=$$?; scripts/kafka.sh down; exit $$status
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) tools
 	$(BIN)/pytest -m 'not integration'
 
 lint: $(STAMP)
-	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff check monitor tests bench grafana
 	$(BIN)/mypy
 
 schemas: $(STAMP)
 	$(BIN)/python -m monitor.schemas schemas
+
+dashboards: $(STAMP)
+	$(BIN)/python grafana/build.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay_bench.py
