@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 # System tools the tests use (Debian packages; quick when already there).
 tools:
 	scripts/prometheus.sh install
+	scripts/deploy-tools.sh install
 
 demo: $(STAMP)
 	scripts/demo.sh

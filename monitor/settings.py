@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     instance_id: str | None = Field(
         None,
         description="Stable consumer-group instance id (static membership): a restarted worker with the same id "
-        "gets its partitions back without a rebalance. Use the pod name in a StatefulSet.",
+        "gets its partitions back without a rebalance. Use the pod name in a StatefulSet; a worker restarted under "
+        "the same id must keep its web address (Faust checks it).",
     )
     session_timeout_s: float = Field(
         6.0, description="Seconds without heartbeats before the broker gives a dead worker's partitions to others."
