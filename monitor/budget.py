@@ -27,6 +27,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+from monitor.calendar import merge_spans
 from monitor.clock import DuplicateEvent, Publish, thresholds_us
 from monitor.errors import EventRejected
 from monitor.events import ProbeResult, ServiceEvent
@@ -157,13 +158,7 @@ def excluded(windows: tuple[Window, ...], policy: Policy) -> list[tuple[int, int
         for w in windows
         if w.start - w.announced >= policy.min_notice_us and w.end > max(w.start, w.counts_from)
     )
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+    return merge_spans(spans)
 
 
 def counted(spans: list[tuple[int, int]], start: int, end: int) -> int:

@@ -78,7 +78,7 @@ class BusinessCalendar:
                     if hi > lo:
                         spans.append((lo * US_PER_SECOND, hi * US_PER_SECOND))
             spans.sort()
-        result = tuple(_merge(spans))
+        result = tuple(merge_spans(spans))
         self._days[day] = result
         return result
 
@@ -197,7 +197,8 @@ class BusinessCalendar:
         return results
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join sorted half-open spans that overlap or touch."""
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:

@@ -7,7 +7,7 @@ person can act on.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     AwareDatetime,
@@ -134,20 +134,9 @@ EVENT_TYPES = (
 ALL_EVENT_TYPES = (*EVENT_TYPES, *SERVICE_EVENT_TYPES)
 KNOWN_TYPES = tuple(t.model_fields["type"].annotation.__args__[0] for t in ALL_EVENT_TYPES)  # type: ignore[union-attr]
 
-AnyEvent = Annotated[
-    TicketOpened
-    | TicketAcknowledged
-    | TicketResolved
-    | TicketReopened
-    | TicketPaused
-    | TicketResumed
-    | TicketPriorityChanged
-    | ProbeResult
-    | MaintenanceScheduled,
-    Field(discriminator="type"),
-]
-
-_adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+_adapter: TypeAdapter[Any] = TypeAdapter(
+    Annotated[Union[ALL_EVENT_TYPES], Field(discriminator="type")]  # type: ignore[arg-type]  # noqa: UP007
+)
 
 
 def parse_event(raw: bytes | str) -> TicketEvent | ServiceEvent:
