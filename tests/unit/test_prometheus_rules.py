@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import socket
 import subprocess
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = REPO / "deploy" / "prometheus"
 RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
 TEST_FILES = sorted((PROMETHEUS / "tests").glob("*.yml"))
+SCRIPT = REPO / "scripts" / "prometheus.sh"
 
 
 def _tool(name: str) -> str:
@@ -23,16 +29,32 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(*command: str) -> str:
-    result = subprocess.run(command, cwd=PROMETHEUS, capture_output=True, text=True, check=False)
+def _run(*command: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(command, cwd=PROMETHEUS, capture_output=True, text=True, check=False, env=env)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output
+    assert result.returncode == 0, f"{' '.join(command)} exited {result.returncode}:\n{output}"
     return output
+
+
+def _rules() -> list[dict[str, Any]]:
+    return [rule for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]
+            for rule in group["rules"]]
 
 
 def test_prometheus_config_is_valid() -> None:
     """`promtool check config` accepts prometheus.yml and the rule files it loads."""
     _run(_tool("promtool"), "check", "config", "prometheus.yml")
+
+
+def test_scrape_config_targets_the_compose_workers() -> None:
+    """The sla-monitor job scrapes both compose workers' /metrics every 15 s and loads rules/*.yml."""
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "sla-monitor")
+    assert job.get("scrape_interval", config["global"]["scrape_interval"]) == "15s"
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+    assert job["static_configs"][0]["targets"] == ["worker-1:6066", "worker-2:6066"]
+    assert config["rule_files"] == ["rules/*.yml"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
 
 
 def test_rule_files_are_valid() -> None:
@@ -44,13 +66,12 @@ def test_rule_files_are_valid() -> None:
 def test_rule_unit_tests_pass() -> None:
     """`promtool test rules` passes: every alert fires and stays quiet where it should, recordings give known values."""
     output = _run(_tool("promtool"), "test", "rules", *map(str, TEST_FILES))
-    assert output.count("SUCCESS") == len(TEST_FILES)
+    assert output.count("SUCCESS") == len(TEST_FILES), output
 
 
 def test_every_alert_has_a_positive_and_a_negative_unit_test() -> None:
     """Each alert rule appears in the unit tests with at least one case where it fires and one where it does not."""
-    alerts = {rule["alert"] for path in RULE_FILES for group in yaml.safe_load(path.read_text())["groups"]
-              for rule in group["rules"] if "alert" in rule}
+    alerts = {rule["alert"] for rule in _rules() if "alert" in rule}
     fired: set[str] = set()
     quiet: set[str] = set()
     for path in TEST_FILES:
@@ -61,21 +82,73 @@ def test_every_alert_has_a_positive_and_a_negative_unit_test() -> None:
     assert alerts - quiet == set(), "alerts never shown quiet"
 
 
+def test_every_alert_has_a_severity_and_says_what_and_why() -> None:
+    """Each alert is labelled severity page or ticket and has a summary and a description."""
+    alerts = [rule for rule in _rules() if "alert" in rule]
+    assert len(alerts) >= 10
+    for rule in alerts:
+        assert rule["labels"]["severity"] in {"page", "ticket"}, rule["alert"]
+        assert rule["annotations"]["summary"].strip(), rule["alert"]
+        assert rule["annotations"]["description"].strip(), rule["alert"]
+
+
 def test_alertmanager_route_is_valid() -> None:
     """`amtool check-config` accepts the sample Alertmanager route."""
     _run(_tool("amtool"), "check-config", "alertmanager.yml")
 
 
+@pytest.mark.parametrize(("labels", "receiver"), [
+    (["severity=page", "alertname=SlaBreached"], "on-call"),
+    (["severity=ticket", "alertname=ConsumerLagHigh"], "service-desk"),
+    (["alertname=Unlabelled"], "service-desk"),  # the default route
+])
+def test_alertmanager_routes_pages_and_tickets_apart(labels: list[str], receiver: str) -> None:
+    """Pages reach the paging receiver and tickets (and anything else) the service desk's."""
+    _run(_tool("amtool"), "config", "routes", "test", "--config.file=alertmanager.yml",
+         f"--verify.receivers={receiver}", *labels)
+
+
 def test_rules_use_only_exported_metrics() -> None:
-    """Every sla_* name in the rules is in docs/metrics.md (or recorded by a rule), so rules cannot drift from the worker."""
+    """Every sla_* name in the rules is in docs/metrics.md, so rules cannot drift from the worker's contract."""
     documented = set(re.findall(r"`(sla_[a-z_]+)`", (REPO / "docs" / "metrics.md").read_text()))
-    recorded = set()
-    used = set()
-    for path in RULE_FILES:
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            for rule in group["rules"]:
-                if "record" in rule:
-                    recorded.add(rule["record"])
-                used.update(re.findall(r"\b(sla_[a-z_]+?)(?:_bucket|_count|_sum)?\b", rule["expr"]))
+    used: set[str] = set()
+    for rule in _rules():
+        used.update(re.findall(r"\b(sla_[a-z_]+?)(?:_bucket|_count|_sum)?\b", rule["expr"]))
     assert used
-    assert used - documented - recorded == set()
+    assert used - documented == set()
+
+
+def test_rules_read_only_recorded_series() -> None:
+    """Every sla:* / slo:* name an expression reads is recorded by some rule."""
+    recorded = {rule["record"] for rule in _rules() if "record" in rule}
+    read = {name for rule in _rules() for name in re.findall(r"\b(sl[ao]:[a-z0-9_:]+)", rule["expr"])}
+    assert read
+    assert read - recorded == set()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.integration
+def test_script_starts_and_stops_a_local_prometheus_with_the_rules(tmp_path: Path) -> None:
+    """`scripts/prometheus.sh up` serves the shipped config on the given port (rules loaded, lifecycle API on); `down` stops it."""
+    _tool("prometheus")
+    port = _free_port()
+    env = {**os.environ, "PROMETHEUS_HOME_DIR": str(tmp_path / "prom")}
+    try:
+        _run(str(SCRIPT), "up", str(PROMETHEUS / "prometheus.yml"), str(port), env=env)
+        assert "ready" in _run(str(SCRIPT), "status", env=env)
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/-/reload", method="POST"), timeout=10) as reply:
+            assert reply.status == 200
+        with urllib.request.urlopen(f"{base}/api/v1/rules", timeout=10) as reply:
+            groups = json.loads(reply.read())["data"]["groups"]
+        assert {g["name"] for g in groups} >= {"sla-clocks", "sla-slo-availability", "sla-worker-alerts"}
+        assert (tmp_path / "prom" / "data").is_dir()
+    finally:
+        _run(str(SCRIPT), "down", env=env)
+    status = subprocess.run([str(SCRIPT), "status"], env=env, capture_output=True, text=True, check=False)
+    assert status.returncode == 1, status.stdout + status.stderr
