@@ -15,16 +15,21 @@ RUN /opt/sla-monitor/bin/pip install --no-cache-dir -c constraints.txt .
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="sla-monitor" \
       org.opencontainers.image.description="Real-time SLA monitor for service desks: Kafka in, warnings, breaches and outcomes out" \
-      org.opencontainers.image.version="0.1.0"
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0"
 RUN groupadd --system --gid 10001 sla \
     && useradd --system --uid 10001 --gid sla --home-dir /var/lib/sla-monitor --shell /usr/sbin/nologin sla \
     && mkdir -p /var/lib/sla-monitor /etc/sla-monitor \
     && chown sla:sla /var/lib/sla-monitor
 COPY --from=build /opt/sla-monitor /opt/sla-monitor
+# rocksdict's wheel bundles RocksDB and needs only libstdc++6 and libgcc-s1, which the slim base
+# already has (apt depends on them): fail the build here, not at the first start, if that changes.
+RUN ["/opt/sla-monitor/bin/python", "-c", "import rocksdict, monitor.worker"]
 # A policy to start with; mount your own over it (docker -v / a ConfigMap).
 COPY deploy/policy.example.yaml /etc/sla-monitor/policy.yaml
 ENV PATH=/opt/sla-monitor/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     SLA_POLICY=/etc/sla-monitor/policy.yaml \
     SLA_DATA_DIR=/var/lib/sla-monitor \
     SLA_LOG_FORMAT=json \
