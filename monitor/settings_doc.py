@@ -2,12 +2,14 @@
 
     python -m monitor.settings_doc            write docs/configuration.md
     python -m monitor.settings_doc --check    exit 1 when the committed file is stale
+    python -m monitor.settings_doc [--check] PATH   the same with another file
 
 A test runs the check, so the reference cannot drift from ``Settings``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -66,12 +68,16 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    """Write the reference, or with --check compare it with the committed file."""
-    check = "--check" in argv
-    paths = [a for a in argv if not a.startswith("--")]
-    path = Path(paths[0]) if paths else DEFAULT_PATH
+    """Write the reference, or with --check compare it with the file; 0 when done or fresh, 1 when stale."""
+    parser = argparse.ArgumentParser(
+        prog="python -m monitor.settings_doc", description="Generate the configuration reference from Settings."
+    )
+    parser.add_argument("--check", action="store_true", help="only compare; exit 1 when the file is stale")
+    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH, help="default: docs/configuration.md")
+    args = parser.parse_args(argv)
+    path: Path = args.path
     text = render()
-    if check:
+    if args.check:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             print(f"{path} is stale: run python -m monitor.settings_doc", file=sys.stderr)
             return 1
