@@ -13,6 +13,7 @@ in, for the integration test that runs them against a real Prometheus.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -128,11 +129,13 @@ def dashboard(uid: str, title: str, description: str, panels: list[Panel], *, re
               time_from: str, kiosk: bool = False) -> dict[str, Any]:
     """A whole dashboard with the two template variables."""
     return {
-        "uid": uid, "title": title, "description": description, "tags": tags, "editable": not kiosk,
+        # "style" is the board's theme for Grafanas that still read it; newer ones follow the
+        # user's theme (dark by default) or `&theme=dark` in the URL.
+        "uid": uid, "title": title, "description": description, "tags": tags, "editable": not kiosk, "style": "dark",
         "refresh": refresh, "schemaVersion": SCHEMA_VERSION, "version": 1, "timezone": "browser",
         "graphTooltip": 1, "fiscalYearStartMonth": 0, "liveNow": False, "weekStart": "",
         "time": {"from": time_from, "to": "now"},
-        "timepicker": {"refresh_intervals": ["15s", "30s", "1m", "5m"]},
+        "timepicker": {"refresh_intervals": ["15s", "30s", "1m", "5m"], "hidden": kiosk},
         "templating": {"list": [
             variable("priority", "Priority", "label_values(sla_open_clocks, priority)"),
             variable("service", "Service", "label_values(sla_service_objective_ratio, service)"),
@@ -203,6 +206,10 @@ def oncall() -> dict[str, Any]:
                "{{service}} 1h", ref="B"),
         target(f"slo:sli_error:ratio_rate6h{{{S}}} / on (service) group_left () slo:error_budget:ratio",
                "{{service}} 6h", ref="C"),
+        target(f"slo:sli_error:ratio_rate1d{{{S}}} / on (service) group_left () slo:error_budget:ratio",
+               "{{service}} 1d", ref="D"),
+        target(f"slo:sli_error:ratio_rate3d{{{S}}} / on (service) group_left () slo:error_budget:ratio",
+               "{{service}} 3d", ref="E"),
     ]
     rows = [
         [
@@ -225,8 +232,8 @@ def oncall() -> dict[str, Any]:
         ],
         [
             (timeseries("Error budget burn rate", burn, unit="x", threshold_lines=[14.4, 6, 3, 1],
-                        description="Error ratio / budget ratio. Page when 1h and 5m exceed 14.4 or 6h and 30m exceed 6; "
-                                    "ticket at 3 (1d, 2h) and 1 (3d, 6h)."), 12, 9),
+                        description="Error ratio / budget ratio over 5m, 1h, 6h, 1d and 3d. Page when 1h and 5m "
+                                    "exceed 14.4 or 6h and 30m exceed 6; ticket at 3 (1d, 2h) and 1 (3d, 6h)."), 12, 9),
             (timeseries("Error budget left", [target(f"sla:service_error_budget_remaining:seconds{{{S}}}",
                                                      "{{service}}")], unit="s",
                         description="Seconds of downtime the month still allows."), 6, 9),
@@ -268,14 +275,14 @@ def render(board: dict[str, Any]) -> str:
 
 def panel_queries(board: dict[str, Any]) -> list[tuple[str, str]]:
     """(panel title, PromQL) of every query, with template variables filled in as "All"."""
-    fill = {'=~"$priority"': '=~".*"', '=~"$service"': '=~".*"', "$__rate_interval": "1m", "$__interval": "15s",
-            "$__range": "1h"}
+    builtins = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "1h"}
     out = []
     for panel in board["panels"]:
         for t in panel.get("targets", []):
-            expr = t["expr"]
-            for variable_text, value in fill.items():
-                expr = expr.replace(variable_text, value)
+            # A multi-value variable with All matches anything: =~"$service" or =~"${service:regex}".
+            expr = re.sub(r'=~"\$\{?\w+(?::\w+)?\}?"', '=~".*"', t["expr"])
+            for name, value in builtins.items():
+                expr = expr.replace(name, value)
             out.append((panel["title"], expr))
     return out
 

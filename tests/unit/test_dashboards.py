@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -27,6 +30,7 @@ def _build() -> ModuleType:
 
 BUILD = _build()
 BOARDS = {name: json.loads((GRAFANA / "dashboards" / name).read_text()) for name in BUILD.BOARDS}
+VARIABLE_SOURCES = {"priority": "sla_open_clocks", "service": "sla_service_objective_ratio"}
 
 
 def _known_names() -> set[str]:
@@ -43,13 +47,48 @@ def test_committed_json_is_what_the_code_builds() -> None:
         assert (GRAFANA / "dashboards" / name).read_text() == BUILD.render(build()), f"{name} is stale"
 
 
+def test_check_flag_exits_non_zero_only_when_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`build.py --check` passes on the committed files and fails, naming the file, when one differs."""
+    fresh = subprocess.run([sys.executable, str(GRAFANA / "build.py"), "--check"], capture_output=True, text=True,
+                           check=False)
+    assert fresh.returncode == 0, fresh.stderr
+    for name in BUILD.BOARDS:
+        shutil.copy(GRAFANA / "dashboards" / name, tmp_path / name)
+    (tmp_path / "sla-wall.json").write_text("{}\n")
+    monkeypatch.setattr(BUILD, "OUT", tmp_path)
+    assert BUILD.main(["--check"]) == 1
+    assert (tmp_path / "sla-wall.json").read_text() == "{}\n"  # --check writes nothing
+    assert BUILD.main([]) == 0
+    assert BUILD.main(["--check"]) == 0
+
+
+def test_dashboard_files_are_well_formed_json_with_unique_stable_uids() -> None:
+    """Exactly the two boards, each a JSON object whose uid is fixed and unique."""
+    files = sorted(p.name for p in (GRAFANA / "dashboards").glob("*.json"))
+    assert files == sorted(BUILD.BOARDS)
+    uids = []
+    for name in files:
+        board = json.loads((GRAFANA / "dashboards" / name).read_text(encoding="utf-8"))
+        assert isinstance(board, dict)
+        uids.append(board["uid"])
+    assert sorted(uids) == ["sla-oncall", "sla-wall"]
+
+
 @pytest.mark.parametrize("name", sorted(BOARDS))
 def test_dashboard_shape(name: str) -> None:
     """Stable unique uid, refresh of 30 s or less, both template variables, panels inside the 24-column grid."""
     board = BOARDS[name]
     assert board["uid"] == name.removesuffix(".json")
     assert int(board["refresh"].removesuffix("s")) <= 30
-    assert {v["name"] for v in board["templating"]["list"]} == {"priority", "service"}
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert set(variables) == set(VARIABLE_SOURCES)
+    for var_name, metric in VARIABLE_SOURCES.items():
+        variable = variables[var_name]
+        assert variable["type"] == "query"
+        assert variable["multi"] is True
+        assert variable["includeAll"] is True
+        assert variable["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}
+        assert variable["query"]["query"] == f"label_values({metric}, {var_name})"
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
     for panel in board["panels"]:
@@ -78,6 +117,8 @@ def test_wall_board_is_kiosk_friendly() -> None:
     wall = BOARDS["sla-wall.json"]
     assert {p["type"] for p in wall["panels"]} == {"stat"}
     assert wall["editable"] is False
+    assert wall["style"] == "dark"
+    assert wall["timepicker"]["hidden"] is True
     for panel in wall["panels"]:
         steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
         assert steps[0]["value"] is None
@@ -99,3 +140,19 @@ def test_panel_queries_fill_in_template_variables() -> None:
     queries = [q for board in BOARDS.values() for _, q in BUILD.panel_queries(board)]
     assert len(queries) >= 20
     assert not [q for q in queries if "$" in q]
+    filled = BUILD.panel_queries({"panels": [{"title": "t", "targets": [
+        {"expr": 'sum(increase(x{service=~"${service:regex}", priority=~"$priority"}[$__range]))'}]}]})
+    assert filled == [("t", 'sum(increase(x{service=~".*", priority=~".*"}[1h]))')]
+
+
+def test_panel_queries_are_valid_promql(tmp_path: Path) -> None:
+    """Every filled-in panel query parses as PromQL (`promtool check rules` on them as recording rules)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed: run `scripts/prometheus.sh install` (make setup does)")
+    rules = [{"record": f"panel:query_{i}:check", "expr": expr}
+             for i, (_, expr) in enumerate(q for board in BOARDS.values() for q in BUILD.panel_queries(board))]
+    path = tmp_path / "panels.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": rules}]}))
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
