@@ -17,7 +17,8 @@
 #   data/  TSDB    prometheus.log    prometheus.pid    port (the port of the last `up`)
 #
 # Environment (arguments win over these):
-#   PROMETHEUS_CONFIG          config file (default deploy/prometheus/prometheus.yml; its
+#   PROMETHEUS_CONFIG          config file (default deploy/prometheus/local.yml, which scrapes
+#                              a worker on 127.0.0.1:6066 such as `make demo`'s; its
 #                              rule_files are read relative to it)
 #   PROMETHEUS_PORT            port on 127.0.0.1 (default 9090)
 #   PROMETHEUS_HOME_DIR        state folder instead of .local/prometheus
@@ -79,6 +80,7 @@ cmd_check() {
   cmd_install
   cd "$ROOT/deploy/prometheus"
   promtool check config prometheus.yml
+  promtool check config local.yml
   promtool check rules rules/*.yml
   promtool test rules tests/*.yml
   amtool check-config alertmanager.yml
@@ -136,7 +138,7 @@ lock() {
 }
 
 cmd_up() {
-  local config="${1:-${PROMETHEUS_CONFIG:-$ROOT/deploy/prometheus/prometheus.yml}}"
+  local config="${1:-${PROMETHEUS_CONFIG:-$ROOT/deploy/prometheus/local.yml}}"
   local port="${2:-${PROMETHEUS_PORT:-9090}}" pid
   [[ "$port" =~ ^[0-9]+$ ]] || die "port must be a number, not '$port'"
   [[ -f "$config" ]] || die "no config file $config"

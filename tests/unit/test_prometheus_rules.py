@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,19 @@ def _rules() -> list[dict[str, Any]]:
             for rule in group["rules"]]
 
 
-def test_prometheus_config_is_valid() -> None:
-    """`promtool check config` accepts prometheus.yml and the rule files it loads."""
-    _run(_tool("promtool"), "check", "config", "prometheus.yml")
+@pytest.mark.parametrize("config", ["prometheus.yml", "local.yml"])
+def test_prometheus_config_is_valid(config: str) -> None:
+    """`promtool check config` accepts the stack's and the local config and the rule files they load."""
+    _run(_tool("promtool"), "check", "config", config)
+
+
+def test_local_config_scrapes_the_demo_worker_with_the_same_rules() -> None:
+    """`scripts/prometheus.sh up` defaults to local.yml: the demo worker's port, the stack's rules."""
+    local = yaml.safe_load((PROMETHEUS / "local.yml").read_text())
+    stack = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    job = next(j for j in local["scrape_configs"] if j["job_name"] == "sla-monitor")
+    assert job["static_configs"][0]["targets"] == ["127.0.0.1:6066"]
+    assert local["rule_files"] == stack["rule_files"]
 
 
 def test_scrape_config_targets_the_compose_workers() -> None:
@@ -137,9 +148,10 @@ def test_script_starts_and_stops_a_local_prometheus_with_the_rules(tmp_path: Pat
     """`scripts/prometheus.sh up` serves the shipped config on the given port (rules loaded, lifecycle API on); `down` stops it."""
     _tool("prometheus")
     port = _free_port()
-    env = {**os.environ, "PROMETHEUS_HOME_DIR": str(tmp_path / "prom")}
+    env = {**os.environ, "PROMETHEUS_HOME_DIR": str(tmp_path / "prom"), "PROMETHEUS_PORT": str(port)}
+    env.pop("PROMETHEUS_CONFIG", None)
     try:
-        _run(str(SCRIPT), "up", str(PROMETHEUS / "prometheus.yml"), str(port), env=env)
+        _run(str(SCRIPT), "up", env=env)
         assert "ready" in _run(str(SCRIPT), "status", env=env)
         base = f"http://127.0.0.1:{port}"
         with urllib.request.urlopen(urllib.request.Request(f"{base}/-/reload", method="POST"), timeout=10) as reply:
@@ -147,6 +159,14 @@ def test_script_starts_and_stops_a_local_prometheus_with_the_rules(tmp_path: Pat
         with urllib.request.urlopen(f"{base}/api/v1/rules", timeout=10) as reply:
             groups = json.loads(reply.read())["data"]["groups"]
         assert {g["name"] for g in groups} >= {"sla-clocks", "sla-slo-availability", "sla-worker-alerts"}
+        scraped: list[str] = []
+        for _ in range(50):  # target discovery runs shortly after start-up
+            with urllib.request.urlopen(f"{base}/api/v1/targets", timeout=10) as reply:
+                scraped = [t["scrapeUrl"] for t in json.loads(reply.read())["data"]["activeTargets"]]
+            if scraped:
+                break
+            time.sleep(0.2)
+        assert scraped == ["http://127.0.0.1:6066/metrics"]
         assert (tmp_path / "prom" / "data").is_dir()
     finally:
         _run(str(SCRIPT), "down", env=env)
