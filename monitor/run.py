@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
+import threading
+from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -31,10 +36,42 @@ async def _topics_when_reachable(settings: Settings, attempts: int = 20) -> int:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def run_worker(settings: Settings, policy: Policy) -> int:
-    """Run the worker until it is stopped; return the exit status."""
+def _hard_exit(status: int, message: str, **fields: Any) -> None:
+    """Leave now, as kill -9 would: table state and offsets are durable, nothing is lost."""
+    log.warning(message, **fields)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _worker_class(settings: Settings) -> type:
+    """faust.Worker that cannot hang on the way out.
+
+    mode's Worker ignores a second stop signal and waits for every service to stop;
+    with the broker gone, leaving the group and stopping the streams wait forever
+    (observed: "Wait for streams..." for minutes). After ``shutdown_timeout_s``, or at
+    a second signal, the process exits without the clean steps.
+    """
     import faust
 
+    class Worker(faust.Worker):
+        def _schedule_shutdown(self, signum: signal.Signals) -> None:
+            if self._signal_stop_time:
+                _hard_exit(1, "second stop signal: exiting without a clean stop", signal=signum.name)
+            super()._schedule_shutdown(signum)
+            timer = threading.Timer(
+                settings.shutdown_timeout_s, _hard_exit,
+                (1, "clean stop took too long: exiting without it (is Kafka reachable?)"),
+                {"timeout_s": settings.shutdown_timeout_s},
+            )
+            timer.daemon = True
+            timer.start()
+
+    return Worker
+
+
+def run_worker(settings: Settings, policy: Policy) -> int:
+    """Run the worker until it is stopped; return the exit status."""
     configure_logging(settings.log_format, settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     loop = asyncio.new_event_loop()
@@ -53,6 +90,6 @@ def run_worker(settings: Settings, policy: Policy) -> int:
         "worker starting", app_id=settings.app_id, bootstrap=settings.kafka_bootstrap, partitions=partitions,
         instance_id=settings.instance_id, policy=str(settings.policy), web_port=settings.web_port,
     )
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, loop=loop, redirect_stdouts=False)
+    worker = _worker_class(settings)(app, loglevel=settings.log_level.upper(), quiet=True, loop=loop, redirect_stdouts=False)
     worker.execute_from_commandline()  # exits the process when the worker stops
     return 0  # pragma: no cover

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     )
     batch_wait_s: float = Field(0.01, gt=0, description="Longest wait to fill a batch (seconds).")
     tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
+    shutdown_timeout_s: float = Field(
+        20.0, gt=0, description="Longest wait for a clean stop (leaving the group, flushing) after SIGTERM or "
+        "Ctrl-C; then the worker exits anyway, as after kill -9 (state is durable, nothing is lost). A second "
+        "signal exits at once. Keep it below the orchestrator's grace period (compose 30 s, Kubernetes 60 s)."
+    )
     topic_events: str = Field("tickets.events", description="Input topic of ticket events.")
     topic_probes: str = Field(
         "probes.results", description="Input topic of probe results and maintenance announcements (same partition "

@@ -17,6 +17,9 @@
 #
 # Environment:
 #   KAFKA_HOME_DIR        state folder instead of .local/kafka
+#   KAFKA_PORT            client port (default 9092)
+#   KAFKA_CONTROLLER_PORT KRaft controller port (default 9093); a second broker
+#                         next to the first needs its own KAFKA_HOME_DIR and both ports
 #   SLA_KAFKA_RESET=1     with `up`: stop a running broker, wipe data/, start clean
 #   KAFKA_START_TIMEOUT   seconds `up` waits for the broker (default 60)
 #   KAFKA_HEAP_OPTS       JVM heap (default -Xmx512m -Xms256m)
@@ -33,8 +36,8 @@ POM="$ROOT/deploy/kafka/pom.xml"
 LOG4J_CONF="$ROOT/deploy/kafka/log4j2.properties"
 
 HOST=127.0.0.1
-PORT=9092
-CONTROLLER_PORT=9093
+PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 
 LIBS="$KHOME/libs"
 DATA="$KHOME/data"

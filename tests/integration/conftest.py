@@ -126,10 +126,11 @@ class Worker:
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)  # settings of this worker only (win over the rest)
 
     def start(self) -> Worker:
         env = {**os.environ, **self.names.env(), "SLA_DATA_DIR": str(self.data_dir), "SLA_WEB_PORT": str(self.port),
-               "SLA_WEB_HOST": "127.0.0.1", "SLA_POLICY": str(self.policy), "SLA_LOG_FORMAT": "json"}
+               "SLA_WEB_HOST": "127.0.0.1", "SLA_POLICY": str(self.policy), "SLA_LOG_FORMAT": "json", **self.env}
         if self.instance_id:
             env["SLA_INSTANCE_ID"] = self.instance_id
         self.log_path = self.log_path or self.data_dir.with_suffix(".log")
@@ -197,10 +198,11 @@ def workers(tmp_path: Path, names: Names) -> Iterator[list[Worker]]:
 
 
 def new_worker(started: list[Worker], tmp_path: Path, names: Names, name: str, *,
-               policy: Path = SECONDS_POLICY, instance_id: str | None = None) -> Worker:
+               policy: Path = SECONDS_POLICY, instance_id: str | None = None,
+               env: dict[str, str] | None = None) -> Worker:
     """Create and start a worker with its own data folder."""
     worker = Worker(names, tmp_path / f"data-{name}", policy, instance_id=instance_id,
-                    log_path=tmp_path / f"worker-{name}.log")
+                    log_path=tmp_path / f"worker-{name}.log", env=env or {})
     started.append(worker)
     return worker.start()
 

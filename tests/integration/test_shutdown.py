@@ -1,0 +1,103 @@
+"""Stopping a worker cannot hang, even with the broker gone.
+
+Without a guard, a worker told to stop while Kafka is unreachable and alerts are
+due waits forever ("Wait for streams...": the alerts' publish retries), and mode
+ignores a second signal. With it: a clean stop when the broker is there; after
+`shutdown_timeout_s` an exit without the clean steps (as kill -9, which loses
+nothing); at a second signal an exit at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tests.integration.conftest import REPO, Names, Worker, free_port, new_worker, ticket
+
+KAFKA_SH = REPO / "scripts" / "kafka.sh"
+TIMEOUT_S = float(os.environ.get("SLA_TEST_SHUTDOWN_TIMEOUT_S", "4"))  # a huge value shows the hang it guards
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A second broker of our own on free ports, so this test may stop it."""
+    env = {**os.environ, "KAFKA_HOME_DIR": str(tmp_path / "kafka"), "KAFKA_PORT": str(free_port()),
+           "KAFKA_CONTROLLER_PORT": str(free_port())}
+    subprocess.run([str(KAFKA_SH), "up"], env=env, check=True, capture_output=True, timeout=240)
+    try:
+        yield f"127.0.0.1:{env['KAFKA_PORT']}", env
+    finally:
+        subprocess.run([str(KAFKA_SH), "down"], env=env, check=False, capture_output=True, timeout=120)
+
+
+async def _open_tickets(bootstrap: str, topic: str, count: int, opened_at: float) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for i in range(count):
+            body = ticket("opened", f"T{i}", opened_at, priority="P3")
+            await producer.send_and_wait(topic, json.dumps(body).encode(), key=f"T{i}".encode())
+    finally:
+        await producer.stop()
+
+
+def _exit_after(worker: Worker, *signals: signal.Signals, gap: float = 0.5, limit: float = 30.0) -> tuple[int, float]:
+    """Send the signals ``gap`` seconds apart; return the exit status and seconds from the first signal."""
+    assert worker.process is not None
+    started = time.monotonic()
+    for i, signum in enumerate(signals):
+        if i:
+            time.sleep(gap)
+        worker.process.send_signal(signum)
+    try:
+        status = worker.process.wait(limit)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"worker still running {limit}s after the signal; log:\n{worker.log_tail()}") from None
+    return status, time.monotonic() - started
+
+
+def test_stop_is_clean_with_the_broker_and_bounded_without(
+    tmp_path: Path, names: Names, workers: list[Worker], private_broker: tuple[str, dict[str, str]],
+) -> None:
+    bootstrap, broker_env = private_broker
+    env = {"SLA_KAFKA_BOOTSTRAP": bootstrap, "SLA_SHUTDOWN_TIMEOUT_S": str(TIMEOUT_S)}
+    clean, patient, impatient = (new_worker(workers, tmp_path, names, name, env=env)
+                                 for name in ("clean", "patient", "impatient"))
+    for worker in (clean, patient, impatient):
+        worker.wait_ready(120)
+
+    status, took = _exit_after(clean, signal.SIGTERM)
+    assert status == 0, clean.log_tail()
+    assert "clean stop took too long" not in clean.log_tail(400)
+    assert took < TIMEOUT_S
+
+    # Tickets whose first warning (P3 response 40 s: 20 s) falls due 10 s from now,
+    # after the broker has gone: each worker then has alerts it cannot publish.
+    due = time.time() + 10
+    asyncio.run(_open_tickets(bootstrap, names.events, 40, due - 20))
+    deadline = time.monotonic() + 20
+    while not all(w.stats()["pending_wakeups"] for w in (patient, impatient)):
+        assert time.monotonic() < deadline, "the workers did not take the tickets"
+        time.sleep(0.2)
+    subprocess.run([str(KAFKA_SH), "down"], env=broker_env, check=True, capture_output=True, timeout=120)
+    assert time.time() < due, "the broker stopped after the alerts fell due: the test proves nothing"
+    time.sleep(due - time.time() + 2)
+
+    status, took = _exit_after(patient, signal.SIGTERM)
+    assert status == 1
+    assert "clean stop took too long: exiting without it" in patient.log_tail(400)
+    assert TIMEOUT_S <= took < TIMEOUT_S + 5
+
+    status, took = _exit_after(impatient, signal.SIGINT, signal.SIGINT)
+    assert status == 1
+    assert "second stop signal: exiting without a clean stop" in impatient.log_tail(400)
+    assert took < TIMEOUT_S
