@@ -48,8 +48,9 @@ def _worker_class(settings: Settings) -> type:
     """faust.Worker that cannot hang on the way out.
 
     mode's Worker ignores a second stop signal and waits for every service to stop;
-    with the broker gone, leaving the group and stopping the streams wait forever
-    (observed: "Wait for streams..." for minutes). After ``shutdown_timeout_s``, or at
+    with the broker gone, or a batch's publish being retried, the streams never
+    finish (observed: "Wait for streams...", "wait_empty: Waiting for tasks" for
+    minutes). After ``shutdown_timeout_s``, or at
     a second signal, the process exits without the clean steps.
     """
     import faust
@@ -61,7 +62,7 @@ def _worker_class(settings: Settings) -> type:
             super()._schedule_shutdown(signum)
             timer = threading.Timer(
                 settings.shutdown_timeout_s, _hard_exit,
-                (1, "clean stop took too long: exiting without it (is Kafka reachable?)"),
+                (1, "clean stop took too long: exiting without it (is Kafka reachable? is a publish being retried?)"),
                 {"timeout_s": settings.shutdown_timeout_s},
             )
             timer.daemon = True
