@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -14,7 +15,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from monitor.errors import UsageError
 from monitor.kafka import ensure_topics
-from monitor.logs import configure_logging
+from monitor.logs import RepeatFilter, configure_logging
 from monitor.policy import Policy
 from monitor.settings import Settings
 from monitor.worker import create_app
@@ -56,6 +57,11 @@ def _worker_class(settings: Settings) -> type:
     import faust
 
     class Worker(faust.Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            for handler in logger.handlers:  # one filter each: a filter counts what it sees
+                handler.addFilter(RepeatFilter())
+
         def _schedule_shutdown(self, signum: signal.Signals) -> None:
             if self._signal_stop_time:
                 _hard_exit(1, "second stop signal: exiting without a clean stop", signal=signum.name)

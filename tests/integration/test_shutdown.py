@@ -92,6 +92,7 @@ def test_stop_is_clean_with_the_broker_and_bounded_without(
     assert time.time() < due, "the broker stopped after the alerts fell due: the test proves nothing"
     time.sleep(due - time.time() + 2)
 
+    outage = time.monotonic()
     status, took = _exit_after(patient, signal.SIGTERM)
     assert status == 1
     assert "clean stop took too long: exiting without it (is Kafka reachable? is a publish being retried?)" in patient.log_tail(400)
@@ -101,3 +102,11 @@ def test_stop_is_clean_with_the_broker_and_bounded_without(
     assert status == 1
     assert "second stop signal: exiting without a clean stop" in impatient.log_tail(400)
     assert took < TIMEOUT_S
+
+    # aiokafka logs each failed retry (~80 lines a second); the log keeps one of
+    # each kind per 10 s window, and says how many it held back.
+    seconds = time.monotonic() - outage + 4
+    errors = [line for line in patient.log_tail(100_000).splitlines() if "[ERROR]" in line]
+    kinds = {line.split("[ERROR]", 1)[1].split(":", 1)[0] for line in errors}
+    assert len(errors) <= len(kinds) * (seconds / 10 + 2), f"{len(errors)} error lines in {seconds:.0f} s: {kinds}"
+    assert "--- Logging error ---" not in patient.log_tail(100_000)
