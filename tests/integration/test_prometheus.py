@@ -210,3 +210,13 @@ def test_prometheus_sees_the_scenarios_truth_through_rules_and_dashboards(
     assert len(queries) >= 10
     empty_panels = [(board, title, expr) for board, title, expr in queries if not prometheus.query(expr, when)]
     assert not empty_panels, "dashboard queries without data:\n" + "\n".join(map(str, empty_panels))
+
+    # The live exposition, with every kind of figure present, passes promtool's lint.
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker.port}/metrics", timeout=10) as response:
+        exposition = response.read()
+    assert b"sla_service_downtime_seconds_total" in exposition
+    assert b"sla_alert_lateness_seconds_bucket" in exposition
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is not installed: run `scripts/prometheus.sh install` (make setup does)"
+    lint = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, check=False)
+    assert lint.returncode == 0, (lint.stdout + lint.stderr).decode()
