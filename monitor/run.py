@@ -51,8 +51,8 @@ def _worker_class(settings: Settings) -> type:
     mode's Worker ignores a second stop signal and waits for every service to stop;
     with the broker gone, or a batch's publish being retried, the streams never
     finish (observed: "Wait for streams...", "wait_empty: Waiting for tasks" for
-    minutes). After ``shutdown_timeout_s``, or at
-    a second signal, the process exits without the clean steps.
+    minutes). After ``shutdown_timeout_s``, or at a second signal, the process
+    exits without the clean steps.
     """
     import faust
 

@@ -213,13 +213,14 @@ class Producer:
     Probe results and maintenance announcements go to the probe topic, the rest to the ticket topic.
     """
 
-    def __init__(self, names: Names) -> None:
+    def __init__(self, names: Names, bootstrap: str = BOOTSTRAP) -> None:
         self.names = names
+        self.bootstrap = bootstrap
         self.lines: list[str] = []
 
     async def send_all(self, items: list[tuple[float, dict[str, Any] | bytes]], t0: float, keyed: bool = True) -> None:
         """Send each item at wall time t0 + offset (seconds)."""
-        producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
         await producer.start()
         try:
             for offset, body in sorted(items, key=lambda x: x[0]):

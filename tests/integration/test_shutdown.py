@@ -9,8 +9,6 @@ nothing); at a second signal an exit at once.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -19,9 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from tests.integration.conftest import REPO, Names, Worker, free_port, new_worker, ticket
+from tests.integration.conftest import REPO, Names, Producer, Worker, free_port, new_worker, run, ticket
 
 KAFKA_SH = REPO / "scripts" / "kafka.sh"
 TIMEOUT_S = float(os.environ.get("SLA_TEST_SHUTDOWN_TIMEOUT_S", "4"))  # a huge value shows the hang it guards
@@ -37,17 +34,6 @@ def private_broker(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         yield f"127.0.0.1:{env['KAFKA_PORT']}", env
     finally:
         subprocess.run([str(KAFKA_SH), "down"], env=env, check=False, capture_output=True, timeout=120)
-
-
-async def _open_tickets(bootstrap: str, topic: str, count: int, opened_at: float) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for i in range(count):
-            body = ticket("opened", f"T{i}", opened_at, priority="P3")
-            await producer.send_and_wait(topic, json.dumps(body).encode(), key=f"T{i}".encode())
-    finally:
-        await producer.stop()
 
 
 def _exit_after(worker: Worker, *signals: signal.Signals, gap: float = 0.5, limit: float = 30.0) -> tuple[int, float]:
@@ -83,7 +69,8 @@ def test_stop_is_clean_with_the_broker_and_bounded_without(
     # Tickets whose first warning (P3 response 40 s: 20 s) falls due 10 s from now,
     # after the broker has gone: each worker then has alerts it cannot publish.
     due = time.time() + 10
-    asyncio.run(_open_tickets(bootstrap, names.events, 40, due - 20))
+    opened = [(0.0, ticket("opened", f"T{i}", due - 20, priority="P3")) for i in range(40)]
+    run(Producer(names, bootstrap).send_all(opened, time.time()))
     deadline = time.monotonic() + 20
     while not all(w.stats()["pending_wakeups"] for w in (patient, impatient)):
         assert time.monotonic() < deadline, "the workers did not take the tickets"
