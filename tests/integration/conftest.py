@@ -32,6 +32,14 @@ BOOTSTRAP = os.environ.get("SLA_TEST_KAFKA", "127.0.0.1:9092")
 SECONDS_POLICY = REPO / "tests" / "integration" / "policy.seconds.yaml"
 
 pytestmark = pytest.mark.integration
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is an integration test, marked or not (`-m 'not integration'` skips it)."""
+    for item in items:
+        if _HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def _broker_answers() -> bool:
