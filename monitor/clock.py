@@ -359,11 +359,16 @@ def _stop(
     target = targets.target_us(metric)
     used = used_us(targets.calendar, segments, at)
     levels = policy.thresholds(target, thresholds_us)
-    met = used <= target
+    # Decided by instants, not by used time: a deadline at closing time is reached then, and a
+    # clock stopped later, while the calendar is still closed, has used no more than its target
+    # but stopped after its deadline. ``reached`` holds the instant each level fell due, None for
+    # levels not reached by ``at``.
+    reached = fire_times(targets.calendar, segments, levels)
+    met = reached[-1] is None or reached[-1] >= at
     retracts = [
         _alert_id(state.ticket_id, metric, level, policy)
         for level, _ in clock.published
-        if (level > len(policy.warn_at) and met) or (level <= len(policy.warn_at) and used < levels[level - 1])
+        if (level > len(policy.warn_at) and met) or (level <= len(policy.warn_at) and reached[level - 1] is None)
     ]
     state = _with_clock(state, metric, clock)
     record = _record(state, policy, metric, "outcome", at, clock, targets)

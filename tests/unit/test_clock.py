@@ -214,7 +214,9 @@ def test_reopen_resumes_from_used_time_and_publishes_a_new_outcome(policy: Polic
         event_json("acknowledged", "T", "2026-11-30T09:05:00"),
         event_json("resolved", "T", "2026-11-30T15:00:00"),  # 5 h used (lunch excluded)
         event_json("reopened", "T", "2026-12-01T09:00:00"),
-        event_json("resolved", "T", "2026-12-01T13:00:00"),  # 3 h more: 8 h, exactly the target
+        # 3 h more: 8 h, exactly the target, at its deadline (Tue 12:00, lunch follows). Resolving at
+        # 13:00 instead would also use 8 h but stop after the deadline: breached.
+        event_json("resolved", "T", "2026-12-01T12:00:00"),
         until="2026-12-02T00:00:00",
     )
     outcomes = [r for r in records if r["type"] == "sla.outcome" and r["metric"] == "resolution"]
@@ -222,6 +224,7 @@ def test_reopen_resumes_from_used_time_and_publishes_a_new_outcome(policy: Polic
         ("T:resolution:outcome", "met", 18000.0),
         ("T:resolution:outcome:2", "met", 28800.0),
     ]
+    assert "T:resolution:breach" not in {r["id"] for r in records}
     # 0.75 of 8 h = 6 h: reached Tue 10:00 after the reopen; 0.5 was already passed on Monday.
     warnings = [r for r in records if r["type"] == "sla.warning" and r["metric"] == "resolution"]
     assert [(r["id"], r["at"]) for r in warnings] == [
@@ -346,3 +349,83 @@ def test_effects_are_publish_then_wake(policy: Policy) -> None:
     assert isinstance(wake_effect, WakeAt)
     assert decision.state is not None
     assert wake_effect.version == decision.state.version
+
+
+def _one_calendar_policy(zone: str, hours: str, response: str, days: str = "mon-fri") -> Policy:
+    from monitor.policy import parse_policy
+
+    return parse_policy(
+        f"""
+calendars:
+  c: {{timezone: {zone}, hours: {{{days}: "{hours}"}}}}
+targets:
+  P1: {{calendar: c, response: {response}, resolution: 100h}}
+warn_at: [0.5, 0.75, 0.9]
+""",
+        "closing.yaml",
+    )
+
+
+@pytest.mark.parametrize(
+    ("zone", "hours", "days", "response", "opened", "acked", "status", "retracts"),
+    [
+        # Deadline at closing time (08:00); acknowledged an hour later while closed: breached.
+        ("Asia/Kolkata", "02:00-08:00", "mon-fri", "1h30m", "2026-11-30T06:30:00+05:30", "2026-11-30T09:00:00+05:30",
+         "breached", None),
+        # The same, acknowledged exactly at the closing instant: met, nothing published to retract.
+        ("Asia/Kolkata", "02:00-08:00", "mon-fri", "1h30m", "2026-11-30T06:30:00+05:30", "2026-11-30T08:00:00+05:30",
+         "met", None),
+        # Deadline at the start of lunch (12:00); acknowledged at 12:30, inside the break: breached.
+        ("Europe/Berlin", "09:00-12:00,13:00-18:00", "mon-fri", "2h", "2026-11-30T10:00:00+01:00",
+         "2026-11-30T12:30:00+01:00", "breached", None),
+        # Sydney's spring-forward night: Sat 02:00-03:00 then Sun 01:00-02:00 (02:00 jumps to 03:00), so the
+        # deadline is the closing instant 03:00+11:00; acknowledged at 04:00 while closed: breached.
+        ("Australia/Sydney", "01:00-03:00", "mon-sun", "2h", "2026-10-03T02:00:00+10:00", "2026-10-04T04:00:00+11:00",
+         "breached", None),
+    ],
+)
+def test_a_clock_stopped_after_a_deadline_at_closing_time_is_breached(
+    zone: str, hours: str, days: str, response: str, opened: str, acked: str, status: str, retracts: list[str] | None
+) -> None:
+    """Met means stopped at or before the deadline instant, even when no business time accrues after it."""
+    policy = _one_calendar_policy(zone, hours, response, days)
+    records = run(policy, event_json("opened", "T", opened, priority="P1"), event_json("acknowledged", "T", acked))
+    outcome = next(r for r in records if r["id"] == "T:response:outcome")
+    assert outcome["status"] == status
+    assert outcome["used_seconds"] == outcome["target_seconds"]  # the case the used-time rule got wrong
+    assert outcome.get("retracts") == retracts
+    breach = [r for r in records if r["id"] == "T:response:breach"]
+    assert len(breach) == (1 if status == "breached" else 0)
+    if breach:
+        assert breach[0]["at"] == outcome["deadline"]
+        assert to_us(datetime.fromisoformat(breach[0]["at"])) < to_us(datetime.fromisoformat(acked))
+
+
+def test_a_breach_is_retracted_only_by_a_stop_dated_at_or_before_its_deadline() -> None:
+    """A late-arriving acknowledgement dated before the closing-time deadline retracts the breach; one after it does not."""
+    policy = _one_calendar_policy("Asia/Kolkata", "02:00-08:00", "1h30m")
+    records = run(
+        policy,
+        event_json("opened", "T", "2026-11-30T06:30:00+05:30", priority="P1"),
+        event_json("opened", "U", "2026-11-30T06:30:00+05:30", priority="P1"),
+        event_json("opened", "V", "2026-11-30T09:00:00+05:30", priority="P1"),  # event time passes 08:00
+        event_json("acknowledged", "T", "2026-11-30T07:59:59+05:30"),  # arrives late, happened in time
+        event_json("acknowledged", "U", "2026-11-30T08:30:00+05:30"),  # arrives late, happened too late
+    )
+    outcomes = {r["ticket_id"]: r for r in records if r["id"].endswith(":response:outcome")}
+    assert outcomes["T"]["status"] == "met"
+    assert outcomes["T"]["retracts"] == ["T:response:breach"]
+    assert outcomes["U"]["status"] == "breached"
+    assert "retracts" not in outcomes["U"]
+
+
+def test_a_warning_due_at_closing_time_stays_true_after_a_later_stop() -> None:
+    """A warning that fell due at closing time is not retracted by a stop after it, while closed."""
+    policy = _one_calendar_policy("Europe/Berlin", "09:00-12:00,13:00-18:00", "4h")
+    records = run(
+        policy,
+        event_json("opened", "T", "2026-11-30T10:00:00+01:00", priority="P1"),  # 0.5 of 4h at 12:00, lunch
+        event_json("acknowledged", "T", "2026-11-30T12:30:00+01:00"),
+    )
+    assert brief(records) == [("T:response:warning:0.5", "12:00:00"), ("T:response:outcome", "12:30:00", "met")]
+    assert "retracts" not in records[-1]
