@@ -28,7 +28,11 @@ Interval = tuple[int, int]
 """Seconds after local midnight ``[start, end)``; ``end`` may be 86400."""
 
 DAY_SECONDS = 86_400
-_MAX_DAYS_SEARCHED = 3_700  # ten years: a policy whose calendar never opens again
+MAX_CLOSED_DAYS = 3_700
+"""Longest run of closed days a calendar may have (about ten years); refused at policy load."""
+HORIZON_DAYS = 7_305
+"""Supported horizon: every target must be reachable within twenty years of calendar time from any start."""
+_DST_LOSS_US = 2 * 3600 * US_PER_SECOND  # most business time one offset change can skip (zones shift <= 2 h)
 
 
 class CalendarExhaustedError(RuntimeError):
@@ -137,7 +141,7 @@ class BusinessCalendar:
         if self.always:
             return at_us
         day = self.local_date(at_us)
-        for _ in range(_MAX_DAYS_SEARCHED):
+        for _ in range(MAX_CLOSED_DAYS + 2):
             for start, end in self.open_on(day):
                 if end > at_us:
                     return max(start, at_us)
@@ -180,21 +184,64 @@ class BusinessCalendar:
             results.append(start_us)
             want = next(pending, None)
         day = self.local_date(start_us)
-        days = 0
+        closed = 0  # days in a row without business time: only the search for an opening is bounded
         while want is not None:
+            closed += 1
             for s, e in self.open_on(day):
                 if e <= start_us:
                     continue
+                closed = 0
                 s = max(s, start_us)
                 while want is not None and want - used <= e - s:
                     results.append(s + (want - used))
                     want = next(pending, None)
                 used += e - s
             day += timedelta(days=1)
-            days += 1
-            if days > _MAX_DAYS_SEARCHED:
+            if closed > MAX_CLOSED_DAYS + 1:
                 raise CalendarExhaustedError(f"calendar {self.name!r} never opens again")
         return results
+
+    # -- limits checked when a policy is loaded ------------------------------
+
+    def longest_closed_run(self) -> tuple[int, date | None]:
+        """The most consecutive local dates without opening hours, and the first of them.
+
+        Only holidays can make a run longer than a week (a calendar open on no weekday
+        is refused before), so runs are searched from each holiday.
+        """
+        if self.always:
+            return 0, None
+        best, first = 0, None
+        covered: date | None = None  # last date of the run measured last
+        for holiday in sorted(self.holidays):
+            if self.intervals_on(holiday) or (covered is not None and holiday <= covered):
+                continue  # open (an extra workday), or inside the run measured last
+            start = holiday
+            while not self.intervals_on(start - timedelta(days=1)) and (holiday - start).days < 7:
+                start -= timedelta(days=1)
+            end = holiday
+            while not self.intervals_on(end + timedelta(days=1)):
+                end += timedelta(days=1)
+            covered = end
+            length = (end - start).days + 1
+            if length > best:
+                best, first = length, start
+        return best, first
+
+    def business_floor_us(self, days: int) -> int:
+        """Business time that any ``days`` consecutive days hold at least (a safe lower bound).
+
+        Whole weeks of the weekly plan, less every holiday (as if all fell in the
+        window), less what daylight-saving changes can skip (two a year, 2 h each).
+        """
+        if self.always:
+            return days * DAY_SECONDS * US_PER_SECOND
+        week = sum(end - start for intervals in self.weekly for start, end in intervals) * US_PER_SECOND
+        holidays = sum(
+            sum(end - start for start, end in self.weekly[day.weekday()]) for day in self.holidays
+        ) * US_PER_SECOND
+        changes = 2 * (days // 365 + 2)
+        return max(0, (days // 7) * week - holidays - changes * _DST_LOSS_US)
 
 
 def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

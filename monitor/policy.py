@@ -9,8 +9,9 @@ path inside it and the problem.
 from __future__ import annotations
 
 import itertools
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -22,8 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from monitor.calendar import DAY_SECONDS, BusinessCalendar, Interval
-from monitor.durations import parse_duration
+from monitor.calendar import DAY_SECONDS, HORIZON_DAYS, MAX_CLOSED_DAYS, BusinessCalendar, Interval
+from monitor.durations import format_duration, parse_duration
 from monitor.errors import PolicyError, Problem
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -332,6 +333,9 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
 
     fractions: list[Fraction] = []
     for i, value in enumerate(doc.warn_at):
+        if not math.isfinite(value):
+            problems.append(Problem(f"warn_at.{i}", f"{value} is not a number between 0 and 1: use e.g. 0.75 for 75 %"))
+            continue
         fraction = Fraction(str(value))
         if not 0 < fraction < 1:
             problems.append(Problem(f"warn_at.{i}", f"{value} is outside (0, 1): use e.g. 0.75 for 75 %"))
@@ -347,6 +351,9 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(Problem(f"services.{name}.timezone", f"unknown time zone {service.timezone!r} (use an IANA name such as Asia/Shanghai)"))
 
+    if not problems:
+        _check_horizon(doc, calendars, problems)
+
     return Policy(
         source=source,
         calendars=calendars,
@@ -360,6 +367,63 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
         services=services,
         min_notice_us=doc.maintenance.min_notice,
     )
+
+
+def _effective_targets(doc: PolicyDoc) -> Iterator[tuple[str, str, str, int]]:
+    """Every (path, calendar, metric, duration) a ticket can be measured against, as ``targets_for`` merges
+    them; ``path`` names the field that supplied the duration (or the calendar, when only that changed)."""
+    for priority, base in doc.targets.items():
+        parts: list[tuple[str, TargetPartDoc | None, TargetPartDoc | None]] = [
+            (f"targets.{priority}", None, base.out_of_hours)
+        ]
+        for i, override in enumerate(doc.overrides):
+            found = override.targets.get(priority)
+            if found is not None:
+                parts.append((f"overrides.{i}.targets.{priority}", found, _merge_part(base.out_of_hours, found.out_of_hours)))
+        for prefix, part, ooh in parts:
+            for metric in ("response", "resolution"):
+                calendar, duration = base.calendar, getattr(base, metric)
+                path = f"targets.{priority}.{metric}"
+                if part is not None:
+                    calendar = part.calendar or calendar
+                    if getattr(part, metric):
+                        duration, path = getattr(part, metric), f"{prefix}.{metric}"
+                    elif part.calendar:
+                        path = f"{prefix}.calendar"
+                yield path, calendar, metric, duration
+                if ooh is not None:
+                    if getattr(ooh, metric):
+                        duration, path = getattr(ooh, metric), f"{prefix}.out_of_hours.{metric}"
+                    elif ooh.calendar:
+                        path = f"{prefix}.out_of_hours.calendar"
+                    yield path, ooh.calendar or calendar, metric, duration
+
+
+def _check_horizon(doc: PolicyDoc, calendars: Mapping[str, BusinessCalendar], problems: list[Problem]) -> None:
+    """Refuse calendars closed for too long and targets no start could reach within the horizon."""
+    for name, calendar in calendars.items():
+        run, first = calendar.longest_closed_run()
+        if run > MAX_CLOSED_DAYS:
+            problems.append(Problem(
+                f"calendars.{name}.holidays",
+                f"closed for {run} days in a row from {first}: a calendar must open at least once "
+                f"every {MAX_CLOSED_DAYS} days",
+            ))
+    if problems:
+        return
+    seen: set[tuple[str, str, int]] = set()
+    for path, calendar_name, _, duration in _effective_targets(doc):
+        if (path, calendar_name, duration) in seen:
+            continue
+        seen.add((path, calendar_name, duration))
+        floor = calendars[calendar_name].business_floor_us(HORIZON_DAYS)
+        if duration > floor:
+            problems.append(Problem(
+                path,
+                f"{format_duration(duration)} of calendar {calendar_name!r} cannot be guaranteed within the supported "
+                f"horizon of {HORIZON_DAYS} days (twenty years): any twenty years of it hold at least "
+                f"{format_duration(floor)}, so use a target of at most that",
+            ))
 
 
 def _compile_calendar(
