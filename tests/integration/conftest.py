@@ -59,6 +59,42 @@ def kafka_broker() -> str:
     return BOOTSTRAP
 
 
+MONTH_GUARD_BEFORE_S = 150.0  # longer than any one live test
+MONTH_GUARD_AFTER_S = 15.0  # tests date events up to this far in the past
+
+
+def month_boundaries(at: float) -> tuple[float, float]:
+    """Unix times of the first instants of the UTC month holding ``at`` and of the next one."""
+    now = datetime.fromtimestamp(at, UTC)
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (start.replace(year=start.year + 1, month=1) if start.month == 12
+                 else start.replace(month=start.month + 1))
+    return start.timestamp(), following.timestamp()
+
+
+def month_guard_wait(at: float) -> float:
+    """Seconds to wait from ``at`` so that a live test's window lies inside one UTC month (0 mostly).
+
+    The test policies keep time in UTC; services' budgets and month-to-date figures
+    change at the month's end, so a test must not straddle it.
+    """
+    start, following = month_boundaries(at)
+    if at < start + MONTH_GUARD_AFTER_S:
+        return start + MONTH_GUARD_AFTER_S - at
+    if at > following - MONTH_GUARD_BEFORE_S:
+        return following + MONTH_GUARD_AFTER_S - at
+    return 0.0
+
+
+@pytest.fixture(autouse=True)
+def one_month_only() -> None:
+    """Start each live test well inside a UTC month (waits a few minutes at most, once a month)."""
+    wait = month_guard_wait(time.time())
+    if wait > 0:
+        print(f"waiting {wait:.0f} s for the month boundary to pass")
+        time.sleep(wait)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:
