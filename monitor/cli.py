@@ -117,7 +117,7 @@ def _instant(text: str) -> int:
 def _replay(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     if args.events == "-":
-        return _run_replay(policy, sys.stdin.buffer, None, args.until)
+        return _run_replay(policy, sys.stdin.buffer, None, args.until, streaming=True)
     try:
         source = open(args.events, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
@@ -127,7 +127,10 @@ def _replay(args: argparse.Namespace) -> int:
         return _run_replay(policy, source, os.fstat(source.fileno()).st_size, args.until)
 
 
-def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int | None) -> int:
+def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int | None, *,
+                streaming: bool = False) -> int:
+    """Replay ``source``; records are flushed line by line when it is a stream (stdin), so a
+    reader downstream sees each as it is decided, and at least every 4,096 input lines otherwise."""
     out = sys.stdout
     err = sys.stderr
     progress = Progress(err, size)
@@ -141,6 +144,7 @@ def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int |
             lines += 1
             if not lines % 4096:
                 progress.update(done, lines)
+                out.flush()
             yield raw
 
     write = out.write
@@ -149,8 +153,11 @@ def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int |
             if isinstance(item, Rejection):
                 progress.close()
                 err.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")
+                err.flush()
             else:
                 write(json.dumps(item, ensure_ascii=False) + "\n")
+                if streaming:
+                    out.flush()
     finally:
         progress.close()
     out.flush()

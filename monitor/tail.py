@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from typing import Any
@@ -33,15 +34,21 @@ def render(record: dict[str, Any], colour: bool) -> str:
     return f"{_COLOURS.get(kind, '')}{text}\x1b[0m" if colour else text
 
 
-async def tail(settings: Settings, *, raw: bool = False) -> None:
-    """Print records from the warning, breach, outcome and dead-letter topics until interrupted."""
-    consumer = AIOKafkaConsumer(
-        settings.topic_warnings, settings.topic_breaches, settings.topic_outcomes, settings.topic_dead_letter,
-        **client_kwargs(settings), auto_offset_reset="latest", enable_auto_commit=False,
-    )
+async def tail(settings: Settings, *, raw: bool = False, ready_within_s: float = 10.0) -> None:
+    """Print records from the warning, breach, outcome and dead-letter topics until interrupted.
+
+    Each line is flushed as it is printed, so a pipe (``| grep BREACH``, ``| tee``)
+    or a service wrapper sees it at once. Once the topics' ends are known, a line on
+    stderr says from where it follows them: records published after it are shown.
+    """
+    topics = (settings.topic_warnings, settings.topic_breaches, settings.topic_outcomes, settings.topic_dead_letter)
+    consumer = AIOKafkaConsumer(*topics, **client_kwargs(settings), auto_offset_reset="latest",
+                                enable_auto_commit=False)
     await consumer.start()
     colour = sys.stdout.isatty()
     try:
+        await _follow_from_now(consumer, ready_within_s)
+        print(f"tail: following {', '.join(topics)} from now on (Ctrl-C stops)", file=sys.stderr, flush=True)
         async for message in consumer:
             try:
                 record = json.loads(message.value or b"")
@@ -50,3 +57,12 @@ async def tail(settings: Settings, *, raw: bool = False) -> None:
             print(json.dumps(record) if raw else render(record, colour), flush=True)
     finally:
         await consumer.stop()
+
+
+async def _follow_from_now(consumer: AIOKafkaConsumer, within_s: float) -> None:
+    """Wait until partitions are assigned and their end offsets resolved (topics may not exist yet)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not consumer.assignment() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    for partition in consumer.assignment():
+        await consumer.position(partition)
