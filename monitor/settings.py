@@ -21,8 +21,13 @@ class Settings(BaseSettings):
     policy: Path = Field(Path("deploy/policy.example.yaml"), description="SLA policy YAML file.")
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port.")
     data_dir: Path = Field(Path("./.sla-data"), description="Folder for RocksDB table state (keep it on a persistent volume).")
-    web_host: str = Field("0.0.0.0", description="Interface of the web port (health, metrics).")
-    web_port: int = Field(6066, description="Port for /health/live, /health/ready and /metrics.")
+    web_host: str = Field(
+        "0.0.0.0", description="Interface of the web port. The default, every interface, suits a container (the "
+        "orchestrator's probes and Prometheus reach it); on a shared host bind 127.0.0.1 or firewall the port. It "
+        "serves only /health/live, /health/ready, /metrics and /stats, without authentication (no ticket data; "
+        "/stats and /metrics show counts), and 404 for every other path (Faust's own pages are not served)."
+    )
+    web_port: int = Field(6066, description="Port for /health/live, /health/ready, /metrics and /stats.")
     app_id: str = Field("sla-monitor", description="Consumer group id and prefix of internal topics; workers sharing it share the work.")
     instance_id: str | None = Field(
         None,

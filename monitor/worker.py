@@ -56,6 +56,8 @@ from monitor.metrics import ClockView, Metrics, Snapshot, month_of, open_clocks
 from monitor.policy import Policy
 from monitor.settings import Settings
 from monitor.wakeups import WakeHeaps
+from monitor.webapp import NO_BUILTIN_PAGES
+from monitor.webapp import App as OwnPagesApp
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger("sla.worker")
@@ -117,7 +119,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         )
     elif settings.security_protocol == "SSL":
         credentials = faust.SSLCredentials(ssl_context(settings))
-    app = faust.App(
+    app = OwnPagesApp(
         settings.app_id,
         broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
         broker_credentials=credentials,
@@ -138,6 +140,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         stream_buffer_maxsize=settings.stream_buffer,
         producer_linger=settings.producer_linger_s,
         autodiscover=False,
+        **NO_BUILTIN_PAGES,
     )
     repartition_name, wakeups_name = internal_topics(settings)
     source = app.topic(settings.topic_events, settings.topic_probes, repartition_name, wakeups_name,
