@@ -243,6 +243,9 @@ class Metrics:
                                   ["type", "result"], registry=r)
         self.dead_letters = PromCounter("sla_dead_letters", "Dead letters published, by kind.", ["reason"],
                                         registry=r)
+        self.unpublishable = PromCounter("sla_unpublishable_records",
+                                         "Records the broker refused for good whose dead letter was refused too "
+                                         "(dropped, logged).", registry=r)
         r.register(StateCollector(policy, snapshot))
         self._start_at_zero()
 

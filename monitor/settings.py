@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         "round trip before their states are recorded."
     )
     batch_wait_s: float = Field(0.01, gt=0, description="Longest wait to fill a batch (seconds).")
+    max_record_bytes: int = Field(
+        900_000, ge=4_096, description="Largest message the worker publishes (key, value and headers, in bytes), "
+        "below Kafka's 1 MB default max.message.bytes. A record over it, or one the broker refuses for good (too "
+        "large, invalid topic), is replaced by a dead letter of kind internal naming it; a dead letter is at most "
+        "400 kB (the original is cut at 256 KiB)."
+    )
     tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
     shutdown_timeout_s: float = Field(
         20.0, gt=0, description="Longest wait for a clean stop (leaving the group, flushing) after SIGTERM or "

@@ -12,7 +12,6 @@ broker. See DESIGN.md, "Durable per-ticket timers".
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import weakref
@@ -47,13 +46,14 @@ from monitor.clock import (
     wake,
 )
 from monitor.codec import decode_service, decode_state, encode_service, encode_state
-from monitor.deadletter import dead_letter
+from monitor.deadletter import MAX_ID_CHARS, dead_letter
 from monitor.errors import EventRejected
 from monitor.events import MaintenanceScheduled, ProbeResult, parse_event
 from monitor.instants import to_us
 from monitor.kafka import internal_topics, partition_for, ssl_context
 from monitor.metrics import ClockView, Metrics, Snapshot, month_of, open_clocks
 from monitor.policy import Policy
+from monitor.publishing import Send, Source, publish_all
 from monitor.settings import Settings
 from monitor.wakeups import WakeHeaps
 from monitor.webapp import NO_BUILTIN_PAGES
@@ -85,6 +85,7 @@ class WorkerState:
     services: dict[bytes, ServiceState] = field(default_factory=dict)
     period_counts: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)  # (partition, month)
     read_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to handle
+    publish_error: str | None = None  # why the last try to publish failed, until a batch is acknowledged
 
     def clear(self) -> None:
         """Forget everything derived from the partitions owned until now."""
@@ -140,6 +141,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         stream_buffer_maxsize=settings.stream_buffer,
         producer_linger=settings.producer_linger_s,
         autodiscover=False,
+        # aiokafka refuses (client side) a message over this; ours stop at settings.max_record_bytes.
+        producer_max_request_size=max(1_000_000, settings.max_record_bytes + 65_536),
         **NO_BUILTIN_PAGES,
     )
     repartition_name, wakeups_name = internal_topics(settings)
@@ -171,6 +174,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     metrics = Metrics(policy, snapshot)
     app.sla_metrics = metrics  # type: ignore[attr-defined]
+    channel = _Channel(app, settings, metrics, worker, lambda: now_us())
 
     def load(raw_state: bytes) -> TicketState:
         # Schedules are derived from the policy, which may have changed since the state was stored.
@@ -186,7 +190,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         record = dead_letter(raw_value, reason, kind=kind, topic=topic, partition=partition, offset=offset,
                              at_us=now_us(), event_id=event_id, ticket_id=ticket_id, service_id=service_id)
         owner = ticket_id or service_id
-        batch.publish(settings.topic_dead_letter, owner.encode() if owner else None, record)
+        batch.publish(settings.topic_dead_letter, _bounded_key(owner), record, source_at)
         worker.counts[f"dead_letter.{kind}"] += 1
         metrics.dead_letters.labels(kind).inc()
         log.warning("event rejected", kind=kind, reason=reason, source=record["id"], event_id=event_id,
@@ -212,7 +216,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 wake_at = effect.at_us
                 worker.heaps.push(partition, key, effect.at_us, effect.version)
             else:
-                batch.publish(outputs[effect.record["type"]], key, effect.record)
+                batch.publish(outputs[effect.record["type"]], key, effect.record, _position(event))
                 if effect.record["type"] == "sla.outcome":
                     batch.outcomes.append((event, effect.record))
         if wake_at is None:
@@ -227,7 +231,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             if isinstance(effect, WakeServiceAt):
                 worker.service_heaps.push(event.message.partition, key, effect.at_us, effect.version)
             else:
-                batch.publish(outputs[effect.record["type"]], key, effect.record)
+                batch.publish(outputs[effect.record["type"]], key, effect.record, _position(event))
         batch.states[SERVICES, key] = state
         batch.writes[SERVICES, key] = (event, encode_service(state))
 
@@ -271,7 +275,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         key = (ticket_event.service_id if is_service else ticket_event.ticket_id).encode()  # type: ignore[union-attr]
         if partition_for(key, partitions) != message.partition:
             # Not keyed by ticket (or service) id: move it to that key's partition first.
-            batch.sends.append((repartition_name, key, value, [(H_SOURCE, ":".join(map(str, source_at)).encode())]))
+            batch.sends.append(Send(repartition_name, key, value, [(H_SOURCE, ":".join(map(str, source_at)).encode())],
+                                    source_at))
             worker.counts["repartitioned"] += 1
             metrics.inputs.labels(ticket_event.type, "repartitioned").inc()
             return
@@ -324,19 +329,9 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     async def flush(batch: Outbox) -> None:
         """Publish everything, wait for every acknowledgement, then record the states."""
-        pending = batch.sends
-        delay = 0.5
-        while pending:
-            futures = [await app.producer.send(topic, key, value, None, None, headers)
-                       for topic, key, value, headers in pending]
-            results = await asyncio.gather(*futures, return_exceptions=True)
-            failed = [item for item, result in zip(pending, results, strict=True) if isinstance(result, BaseException)]
-            if failed:  # keep trying: recording a state whose alert was not acknowledged would lose it
-                log.error("publish failed, retrying", count=len(failed), error=str(next(
-                    r for r in results if isinstance(r, BaseException))))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-            pending = failed
+        # Transient failures are retried (recording a state whose alert was not acknowledged would
+        # lose it); a message refused for good becomes a dead letter (see monitor.publishing).
+        lost = {id(item) for item in await publish_all(batch.sends, channel, settings.max_record_bytes)}
         for (table, key), (event, raw_state) in batch.writes.items():
             with _in_context_of(event):  # the table writes to the partition of the current event
                 tables[table][key] = raw_state
@@ -345,7 +340,9 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 worker.track(table, key, state)
         count_outcomes(batch)
         acknowledged = now_us()
-        for record in batch.records:
+        for record in (s.record for s in batch.sends if s.record and not s.replacement and id(s) not in lost):
+            if record["type"] == "sla.dead_letter":
+                continue
             metrics.published(record, acknowledged)
             worker.counts[record["type"]] += 1
             log.info("alert published" if record["type"] != "sla.outcome" else "outcome published",
@@ -481,18 +478,63 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 class Outbox:
     """What one batch of events decided: messages to publish, then states to record."""
 
-    sends: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)
     states: dict[tuple[str, bytes], TicketState | ServiceState | None] = field(default_factory=dict)
     writes: dict[tuple[str, bytes], tuple[EventT[bytes], bytes]] = field(default_factory=dict)
     outcomes: list[tuple[EventT[bytes], dict[str, Any]]] = field(default_factory=list)  # ticket outcomes
 
-    def publish(self, topic: str, key: bytes | None, record: dict[str, Any]) -> None:
+    def publish(self, topic: str, key: bytes | None, record: dict[str, Any], source: Source) -> None:
         """Queue a record, keyed, with its id in a header."""
-        value = json.dumps(record, ensure_ascii=False).encode()
-        self.sends.append((topic, key, value, [("id", record["id"].encode())]))
-        if record["type"] != "sla.dead_letter":
-            self.records.append(record)
+        self.sends.append(_encoded(topic, key, record, source))
+
+
+def _encoded(topic: str, key: bytes | None, record: dict[str, Any], source: Source, replacement: bool = False) -> Send:
+    value = json.dumps(record, ensure_ascii=False).encode()
+    return Send(topic, key, value, [("id", record["id"].encode())], source, record, replacement)
+
+
+def _bounded_key(owner: str | None) -> bytes | None:
+    """A dead letter's key: the owner's id, unless too long to be one (then none)."""
+    return owner.encode() if owner and len(owner) <= MAX_ID_CHARS else None
+
+
+def _position(event: EventT[bytes]) -> Source:
+    return event.message.topic, event.message.partition, event.message.offset
+
+
+class _Channel:
+    """The worker's side of ``publish_all``: the producer, dead letters for refused messages, counts."""
+
+    def __init__(self, app: faust.App, settings: Settings, metrics: Metrics, worker: WorkerState,
+                 now_us: Callable[[], int]) -> None:
+        self.app, self.settings, self.metrics, self.worker, self.now_us = app, settings, metrics, worker, now_us
+
+    async def send(self, item: Send) -> Any:
+        return await self.app.producer.send(item.topic, item.key, item.value, None, None, item.headers)
+
+    def replacement(self, item: Send, reason: str) -> Send:
+        text = f"could not publish {item.label} ({item.size} bytes) to {item.topic}: {reason}"
+        topic, partition, offset = item.source
+        record = dead_letter(item.value, text, kind="internal", topic=topic, partition=partition, offset=offset,
+                             at_us=self.now_us(), replaces=item.label)
+        self.worker.counts["dead_letter.internal"] += 1
+        self.worker.counts["refused"] += 1
+        self.metrics.dead_letters.labels("internal").inc()
+        log.error("record refused for good, publishing a dead letter instead", record=item.label, topic=item.topic,
+                  size=item.size, reason=reason)
+        key = item.key if item.key is not None and len(item.key) <= MAX_ID_CHARS else None
+        return _encoded(self.settings.topic_dead_letter, key, record, item.source, replacement=True)
+
+    def unpublishable(self, item: Send, reason: str) -> None:
+        self.worker.counts["unpublishable"] += 1
+        self.metrics.unpublishable.inc()
+        log.error("record cannot be published; dropped", record=item.label, topic=item.topic, size=item.size,
+                  reason=reason)
+
+    def failing(self, reason: str | None) -> None:
+        if reason is not None:
+            log.error("publish failed, retrying", error=reason)
+        self.worker.publish_error = reason
 
 
 @contextlib.contextmanager
