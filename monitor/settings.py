@@ -63,6 +63,14 @@ class Settings(BaseSettings):
         "large, invalid topic), is replaced by a dead letter of kind internal naming it; a dead letter is at most "
         "400 kB (the original is cut at 256 KiB)."
     )
+    broker_check_s: float = Field(
+        2.0, gt=0, description="How often the worker asks Kafka for its topics' metadata (seconds; each try waits at "
+        "most 5 s); /health/ready is 503 while the last try failed."
+    )
+    publish_stall_s: float = Field(
+        10.0, gt=0, description="/health/ready is 503 while a batch's publish has waited longer than this (seconds) "
+        "for the broker's acknowledgement, or while its last try failed."
+    )
     tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
     shutdown_timeout_s: float = Field(
         20.0, gt=0, description="Longest wait for a clean stop (leaving the group, flushing) after SIGTERM or "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -54,6 +55,7 @@ from monitor.kafka import internal_topics, partition_for, ssl_context
 from monitor.metrics import ClockView, Metrics, Snapshot, month_of, open_clocks
 from monitor.policy import Policy
 from monitor.publishing import Send, Source, publish_all
+from monitor.readiness import BrokerCheck, Readiness, readiness
 from monitor.settings import Settings
 from monitor.wakeups import WakeHeaps
 from monitor.webapp import NO_BUILTIN_PAGES
@@ -86,6 +88,8 @@ class WorkerState:
     period_counts: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)  # (partition, month)
     read_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to handle
     publish_error: str | None = None  # why the last try to publish failed, until a batch is acknowledged
+    publishing_since: float | None = None  # monotonic start of the publish in progress
+    broker_error: str | None = None  # why the last broker check failed
 
     def clear(self) -> None:
         """Forget everything derived from the partitions owned until now."""
@@ -160,13 +164,19 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     input_topics = (settings.topic_events, settings.topic_probes, repartition_name, wakeups_name)
     lag: dict[str, int] = {}
 
+    def ready_now() -> Readiness:
+        since = worker.publishing_since
+        return readiness(recovered=worker.ready, rebalancing=app.rebalancing, broker_error=worker.broker_error,
+                         publish_error=worker.publish_error, stall_s=settings.publish_stall_s,
+                         publish_waiting_s=None if since is None else time.monotonic() - since)
+
     def snapshot() -> Snapshot:
         return Snapshot(
             now_us=now_us(),
             clocks=worker.clocks.values(),
             period_counts=_by_period(worker.period_counts),
             services=worker.services.values(),
-            ready=worker.ready and not app.rebalancing,
+            ready=ready_now().ready,
             assigned_partitions=len(_assigned_partitions(app, wakeups_name)),
             pending_wakeups=len(worker.heaps) + len(worker.service_heaps),
             lag=dict(lag),
@@ -331,7 +341,11 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         """Publish everything, wait for every acknowledgement, then record the states."""
         # Transient failures are retried (recording a state whose alert was not acknowledged would
         # lose it); a message refused for good becomes a dead letter (see monitor.publishing).
-        lost = {id(item) for item in await publish_all(batch.sends, channel, settings.max_record_bytes)}
+        worker.publishing_since = time.monotonic()
+        try:
+            lost = {id(item) for item in await publish_all(batch.sends, channel, settings.max_record_bytes)}
+        finally:
+            worker.publishing_since = None
         for (table, key), (event, raw_state) in batch.writes.items():
             with _in_context_of(event):  # the table writes to the partition of the current event
                 tables[table][key] = raw_state
@@ -450,14 +464,26 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             body = json.dumps({"service_id": key.decode(), "version": version, "due_us": due_us}).encode()
             await app.producer.send(wakeups_name, key, body, partition, None, None)
 
+    check_broker = BrokerCheck(settings, sorted({*input_topics, *outputs.values(), settings.topic_dead_letter}))
+
+    @app.timer(interval=settings.broker_check_s)
+    async def watch_broker() -> None:
+        error = await check_broker()
+        if error != worker.broker_error:
+            if error is None:
+                log.info("Kafka reachable again")
+            else:
+                log.warning("Kafka unreachable: not ready", reason=error)
+        worker.broker_error = error
+
     @app.page("/health/live")
     async def live(web: Any, request: Any) -> Any:
         return web.json({"status": "alive"})
 
     @app.page("/health/ready")
     async def ready(web: Any, request: Any) -> Any:
-        is_ready = worker.ready and not app.rebalancing
-        return web.json({"status": "ready" if is_ready else "recovering"}, status=200 if is_ready else 503)
+        state = ready_now()
+        return web.json(state.body(), status=200 if state.ready else 503)
 
     @app.page("/metrics")
     async def prometheus_metrics(web: Any, request: Any) -> Any:
