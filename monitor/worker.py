@@ -57,7 +57,7 @@ from monitor.policy import Policy
 from monitor.publishing import Send, Source, publish_all
 from monitor.readiness import BrokerCheck, Readiness, readiness
 from monitor.settings import Settings
-from monitor.wakeups import WakeHeaps
+from monitor.wakeups import WakeHeaps, WakeUp, parse_wakeup
 from monitor.webapp import NO_BUILTIN_PAGES
 from monitor.webapp import App as OwnPagesApp
 
@@ -90,6 +90,7 @@ class WorkerState:
     publish_error: str | None = None  # why the last try to publish failed, until a batch is acknowledged
     publishing_since: float | None = None  # monotonic start of the publish in progress
     broker_error: str | None = None  # why the last broker check failed
+    warned: set[str] = field(default_factory=set)  # kinds of odd wake-ups already logged once
 
     def clear(self) -> None:
         """Forget everything derived from the partitions owned until now."""
@@ -304,35 +305,57 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         metrics.inputs.labels(ticket_event.type, "accepted").inc()
         carry_out(batch, event, key, decision.state, decision.effects)
 
-    def handle_service_wake(batch: Outbox, event: EventT[bytes], body: dict[str, Any]) -> None:
+    def ignore_wake(kind: str, event: EventT[bytes], reason: str) -> None:
+        """Count a wake-up the worker did not plan; log the first of each kind (a forger could send many)."""
+        worker.counts[f"wake.{kind}"] += 1
+        if kind not in worker.warned:
+            worker.warned.add(kind)
+            log.warning("wake-up ignored; further ones of this kind are only counted (see /stats)", kind=kind,
+                        reason=reason, source=":".join(map(str, _position(event))))
+
+    def handle_service_wake(batch: Outbox, event: EventT[bytes], wakeup: WakeUp) -> None:
         key = event.key or b""
         state = service_of(batch, key)
-        if state is None or state.version != body.get("version"):
+        if state is None or state.version != wakeup.version or state.service_id not in policy.services:
             worker.counts["wake.stale"] += 1
+            return
+        planned = next_service_wake(state, policy)
+        if wakeup.due_us != planned:  # only the instant the state plans may move its clock
+            ignore_wake("forged", event, f"due_us {wakeup.due_us} is not the planned {planned}")
+            return
+        if planned > now_us():  # genuine but early (another worker's clock ran ahead): plan it again
+            ignore_wake("early", event, f"due_us {planned} is after the worker's clock")
+            worker.service_heaps.push(event.message.partition, key, planned, state.version)
             return
         worker.counts["wake"] += 1
         # Only up to the planned instant, never to the wall clock: probe results may still be
         # queued behind (consumer lag), and accounting past them would count downtime they end.
-        decision = wake_service(state, policy, int(body["due_us"]))
+        decision = wake_service(state, policy, planned)
         carry_out_service(batch, event, key, decision.state, decision.effects)
 
     def handle_wake(batch: Outbox, event: EventT[bytes]) -> None:
-        body = json.loads(event.value or b"{}")
-        if "service_id" in body:
-            handle_service_wake(batch, event, body)
+        wakeup = parse_wakeup(event.value, event.key)
+        if isinstance(wakeup, str):  # the worker writes only well-formed ones: ignored, counted
+            ignore_wake("malformed", event, wakeup)
             return
         key = event.key or b""
+        if partition_for(key, partitions) != event.message.partition:  # its table row lives elsewhere
+            ignore_wake("forged", event, "on another partition than its key's")
+            return
+        if wakeup.owner == "service":
+            handle_service_wake(batch, event, wakeup)
+            return
         state = state_of(batch, key)
         if state is None:
             return
-        if state.version != body.get("version"):
+        if state.version != wakeup.version:
             worker.counts["wake.stale"] += 1
             return  # the ticket changed since; its newer wake-up is on the way
         worker.counts["wake"] += 1
-        decision = wake(state, policy, now_us())
+        decision = wake(state, policy, now_us())  # the wall clock: a wake-up can only fire what is due anyway
         if decision.state is state and not any(not isinstance(e, WakeAt) for e in decision.effects):
             for effect in decision.effects:  # nothing due yet (early wake): plan again, no write
-                if isinstance(effect, WakeAt):
+                if isinstance(effect, WakeAt) and not worker.heaps.is_planned(key, effect.version):
                     worker.heaps.push(event.message.partition, key, effect.at_us, effect.version)
             return
         carry_out(batch, event, key, decision.state, decision.effects)
