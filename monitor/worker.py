@@ -29,6 +29,7 @@ from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.budget import (
+    MAX_AHEAD_US,
     ServiceState,
     WakeServiceAt,
     apply_service_event,
@@ -50,7 +51,7 @@ from monitor.codec import decode_service, decode_state, encode_service, encode_s
 from monitor.deadletter import MAX_ID_CHARS, dead_letter
 from monitor.errors import EventRejected
 from monitor.events import MaintenanceScheduled, ProbeResult, parse_event
-from monitor.instants import to_us
+from monitor.instants import US_PER_SECOND, format_us, to_us
 from monitor.kafka import internal_topics, partition_for, ssl_context
 from monitor.metrics import ClockView, Metrics, Snapshot, month_of, open_clocks
 from monitor.policy import Policy
@@ -283,7 +284,15 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             dead_letter_into(batch, value, error.reason, "malformed", source_at)
             return
         is_service = isinstance(ticket_event, ProbeResult | MaintenanceScheduled)
-        key = (ticket_event.service_id if is_service else ticket_event.ticket_id).encode()  # type: ignore[union-attr]
+        owner: str = ticket_event.service_id if is_service else ticket_event.ticket_id  # type: ignore[union-attr,assignment]
+        key = owner.encode()
+        home, other = (settings.topic_probes, settings.topic_events)[:: 1 if is_service else -1]
+        if source_at[0] == other and home != other:  # each kind has its topic: the other one is a mistake
+            metrics.inputs.labels(ticket_event.type, "rejected").inc()
+            dead_letter_into(batch, value, f"{ticket_event.type} belongs on topic {home}, not {other}", "rejected",
+                             source_at, ticket_event.event_id, ticket_id=None if is_service else owner,
+                             service_id=owner if is_service else None)
+            return
         if partition_for(key, partitions) != message.partition:
             # Not keyed by ticket (or service) id: move it to that key's partition first.
             batch.sends.append(Send(repartition_name, key, value, [(H_SOURCE, ":".join(map(str, source_at)).encode())],
@@ -294,8 +303,15 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         if isinstance(ticket_event, ProbeResult | MaintenanceScheduled):
             handle_service_event(batch, event, ticket_event, key, value, source_at)
             return
+        now = now_us()
+        if (at := to_us(ticket_event.occurred_at)) > now + MAX_AHEAD_US:  # as services: see budget.MAX_AHEAD_US
+            metrics.inputs.labels(ticket_event.type, "rejected").inc()
+            dead_letter_into(batch, value, f"occurred_at {format_us(at)} is more than {MAX_AHEAD_US // US_PER_SECOND} "
+                             f"s ahead of the worker's clock ({format_us(now)}); check the sender's clock", "rejected",
+                             source_at, ticket_event.event_id, ticket_event.ticket_id)
+            return
         try:
-            decision = apply_event(state_of(batch, key), ticket_event, policy, now_us())
+            decision = apply_event(state_of(batch, key), ticket_event, policy, now)
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
             metrics.inputs.labels(ticket_event.type, kind).inc()
