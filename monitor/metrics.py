@@ -210,7 +210,8 @@ class StateCollector(Collector):
         yield from (downtime, objective, length, elapsed, budget, used, condition, maintenance, last_probe)
 
     def _worker(self, snap: Snapshot) -> Iterator[Metric]:
-        yield GaugeMetricFamily("sla_worker_ready", "1 when recovered and not rebalancing.",
+        yield GaugeMetricFamily("sla_worker_ready",
+                                "1 when ready: recovered, not rebalancing, Kafka answering, publishes acknowledged.",
                                 value=1.0 if snap.ready else 0.0)
         yield GaugeMetricFamily("sla_worker_assigned_partitions", "Partitions this worker owns.",
                                 value=snap.assigned_partitions)
@@ -243,6 +244,9 @@ class Metrics:
                                   ["type", "result"], registry=r)
         self.dead_letters = PromCounter("sla_dead_letters", "Dead letters published, by kind.", ["reason"],
                                         registry=r)
+        self.unpublishable = PromCounter("sla_unpublishable_records",
+                                         "Records the broker refused for good whose dead letter was refused too "
+                                         "(dropped, logged).", registry=r)
         r.register(StateCollector(policy, snapshot))
         self._start_at_zero()
 

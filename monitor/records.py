@@ -125,20 +125,30 @@ class DeadLetterSource(BaseModel):
 
 
 class SlaDeadLetter(BaseModel):
-    """Input the worker could not use, kept whole with the reason."""
+    """Input the worker could not use (or a record it could not publish), kept with the reason, bounded in size."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["sla.dead_letter"]
-    id: str = Field(description="topic:partition:offset of the original message.")
+    id: str = Field(
+        description="topic:partition:offset of the original message; for a record the worker could not publish, "
+        "followed by ':' and that record's id."
+    )
     schema_version: Literal[1]
     kind: Literal["malformed", "rejected", "duplicate", "internal"] = Field(
         description="malformed: not an event; rejected: refused by the SLA engine; duplicate: event_id already "
-        "applied; internal: a bug in sla-monitor (please report)."
+        "applied; internal: a bug in sla-monitor (please report), or a record it made that the broker refused "
+        "for good (too large, invalid topic): the original is then that record."
     )
-    reason: str = Field(description="What is wrong, in one line.")
+    reason: str = Field(max_length=1000, description="What is wrong, in one line (at most 1000 characters).")
     source: DeadLetterSource
-    original_b64: str = Field(description="The original message bytes, base64.")
+    original_b64: str = Field(
+        description="The original message bytes, base64: whole up to 256 KiB (262144 bytes), else their first "
+        "256 KiB (original_truncated)."
+    )
+    original_size: int = Field(ge=0, description="Length of the whole original in bytes.")
+    original_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the whole original, hex.")
+    original_truncated: bool = Field(description="True when original_b64 holds only the first 256 KiB.")
     at: AwareDatetime = Field(description="When the worker refused it (wall clock).")
     event_id: str | None = None
     ticket_id: str | None = None

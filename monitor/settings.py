@@ -21,8 +21,13 @@ class Settings(BaseSettings):
     policy: Path = Field(Path("deploy/policy.example.yaml"), description="SLA policy YAML file.")
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port.")
     data_dir: Path = Field(Path("./.sla-data"), description="Folder for RocksDB table state (keep it on a persistent volume).")
-    web_host: str = Field("0.0.0.0", description="Interface of the web port (health, metrics).")
-    web_port: int = Field(6066, description="Port for /health/live, /health/ready and /metrics.")
+    web_host: str = Field(
+        "0.0.0.0", description="Interface of the web port. The default, every interface, suits a container (the "
+        "orchestrator's probes and Prometheus reach it); on a shared host bind 127.0.0.1 or firewall the port. It "
+        "serves only /health/live, /health/ready, /metrics and /stats, without authentication (no ticket data; "
+        "/stats and /metrics show counts), and 404 for every other path (Faust's own pages are not served)."
+    )
+    web_port: int = Field(6066, description="Port for /health/live, /health/ready, /metrics and /stats.")
     app_id: str = Field("sla-monitor", description="Consumer group id and prefix of internal topics; workers sharing it share the work.")
     instance_id: str | None = Field(
         None,
@@ -52,6 +57,20 @@ class Settings(BaseSettings):
         "round trip before their states are recorded."
     )
     batch_wait_s: float = Field(0.01, gt=0, description="Longest wait to fill a batch (seconds).")
+    max_record_bytes: int = Field(
+        900_000, ge=4_096, description="Largest message the worker publishes (key, value and headers, in bytes), "
+        "below Kafka's 1 MB default max.message.bytes. A record over it, or one the broker refuses for good (too "
+        "large, invalid topic), is replaced by a dead letter of kind internal naming it; a dead letter is at most "
+        "400 kB (the original is cut at 256 KiB)."
+    )
+    broker_check_s: float = Field(
+        2.0, gt=0, description="How often the worker asks Kafka for its topics' metadata (seconds; each try waits at "
+        "most 5 s); /health/ready is 503 while the last try failed."
+    )
+    publish_stall_s: float = Field(
+        10.0, gt=0, description="/health/ready is 503 while a batch's publish has waited longer than this (seconds) "
+        "for the broker's acknowledgement, or while its last try failed."
+    )
     tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
     shutdown_timeout_s: float = Field(
         20.0, gt=0, description="Longest wait for a clean stop (leaving the group, flushing) after SIGTERM or "

@@ -9,8 +9,43 @@ when partitions are revoked and rebuilt from the table after recovery.
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class WakeUp:
+    """A wake-up message as the timer writes it: whose, for which state version, planned for when."""
+
+    owner: Literal["ticket", "service"]
+    version: int
+    due_us: int
+
+
+def parse_wakeup(raw: bytes | None, key: bytes | None) -> WakeUp | str:
+    """The wake-up in a message of the wake-up topic, or why it is not one the worker wrote.
+
+    The body must be a JSON object with an integer ``version`` and ``due_us`` and
+    exactly one of ``ticket_id`` / ``service_id``, equal to the message key.
+    """
+    try:
+        body = json.loads(raw or b"")
+    except ValueError:
+        return "not JSON"
+    if not isinstance(body, dict):
+        return "not a JSON object"
+    owners = [kind for kind in ("ticket", "service") if f"{kind}_id" in body]
+    if len(owners) != 1:
+        return "needs exactly one of ticket_id and service_id"
+    owner: Literal["ticket", "service"] = "ticket" if owners[0] == "ticket" else "service"
+    version, due_us = body.get("version"), body.get("due_us")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (version, due_us)):
+        return "version and due_us must be integers"
+    if key is None or body[f"{owner}_id"] != key.decode(errors="replace"):
+        return f"{owner}_id differs from the message key"
+    return WakeUp(owner, int(version), int(due_us))  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)
@@ -24,6 +59,10 @@ class WakeHeaps:
         """Plan a wake-up of ``ticket`` at ``due_us`` for state ``version``."""
         self._latest[ticket] = version
         heapq.heappush(self._heaps.setdefault(partition, []), (due_us, ticket, version))
+
+    def is_planned(self, ticket: bytes, version: int) -> bool:
+        """True when a wake-up of ``ticket`` for state ``version`` is still pending."""
+        return self._latest.get(ticket) == version
 
     def forget(self, ticket: bytes) -> None:
         """Drop every pending wake-up of a ticket (nothing more can fall due)."""

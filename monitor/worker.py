@@ -12,9 +12,9 @@ broker. See DESIGN.md, "Durable per-ticket timers".
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
+import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,6 +29,7 @@ from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.budget import (
+    MAX_AHEAD_US,
     ServiceState,
     WakeServiceAt,
     apply_service_event,
@@ -47,15 +48,19 @@ from monitor.clock import (
     wake,
 )
 from monitor.codec import decode_service, decode_state, encode_service, encode_state
-from monitor.deadletter import dead_letter
+from monitor.deadletter import MAX_ID_CHARS, dead_letter
 from monitor.errors import EventRejected
 from monitor.events import MaintenanceScheduled, ProbeResult, parse_event
-from monitor.instants import to_us
+from monitor.instants import US_PER_SECOND, format_us, to_us
 from monitor.kafka import internal_topics, partition_for, ssl_context
 from monitor.metrics import ClockView, Metrics, Snapshot, month_of, open_clocks
 from monitor.policy import Policy
+from monitor.publishing import Send, Source, publish_all
+from monitor.readiness import BrokerCheck, Readiness, readiness
 from monitor.settings import Settings
-from monitor.wakeups import WakeHeaps
+from monitor.wakeups import WakeHeaps, WakeUp, parse_wakeup
+from monitor.webapp import NO_BUILTIN_PAGES
+from monitor.webapp import App as OwnPagesApp
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger("sla.worker")
@@ -83,6 +88,10 @@ class WorkerState:
     services: dict[bytes, ServiceState] = field(default_factory=dict)
     period_counts: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)  # (partition, month)
     read_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to handle
+    publish_error: str | None = None  # why the last try to publish failed, until a batch is acknowledged
+    publishing_since: float | None = None  # monotonic start of the publish in progress
+    broker_error: str | None = None  # why the last broker check failed
+    warned: set[str] = field(default_factory=set)  # kinds of odd wake-ups already logged once
 
     def clear(self) -> None:
         """Forget everything derived from the partitions owned until now."""
@@ -117,7 +126,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         )
     elif settings.security_protocol == "SSL":
         credentials = faust.SSLCredentials(ssl_context(settings))
-    app = faust.App(
+    app = OwnPagesApp(
         settings.app_id,
         broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
         broker_credentials=credentials,
@@ -138,6 +147,9 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         stream_buffer_maxsize=settings.stream_buffer,
         producer_linger=settings.producer_linger_s,
         autodiscover=False,
+        # aiokafka refuses (client side) a message over this; ours stop at settings.max_record_bytes.
+        producer_max_request_size=max(1_000_000, settings.max_record_bytes + 65_536),
+        **NO_BUILTIN_PAGES,
     )
     repartition_name, wakeups_name = internal_topics(settings)
     source = app.topic(settings.topic_events, settings.topic_probes, repartition_name, wakeups_name,
@@ -154,13 +166,19 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     input_topics = (settings.topic_events, settings.topic_probes, repartition_name, wakeups_name)
     lag: dict[str, int] = {}
 
+    def ready_now() -> Readiness:
+        since = worker.publishing_since
+        return readiness(recovered=worker.ready, rebalancing=app.rebalancing, broker_error=worker.broker_error,
+                         publish_error=worker.publish_error, stall_s=settings.publish_stall_s,
+                         publish_waiting_s=None if since is None else time.monotonic() - since)
+
     def snapshot() -> Snapshot:
         return Snapshot(
             now_us=now_us(),
             clocks=worker.clocks.values(),
             period_counts=_by_period(worker.period_counts),
             services=worker.services.values(),
-            ready=worker.ready and not app.rebalancing,
+            ready=ready_now().ready,
             assigned_partitions=len(_assigned_partitions(app, wakeups_name)),
             pending_wakeups=len(worker.heaps) + len(worker.service_heaps),
             lag=dict(lag),
@@ -168,6 +186,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     metrics = Metrics(policy, snapshot)
     app.sla_metrics = metrics  # type: ignore[attr-defined]
+    channel = _Channel(app, settings, metrics, worker, lambda: now_us())
 
     def load(raw_state: bytes) -> TicketState:
         # Schedules are derived from the policy, which may have changed since the state was stored.
@@ -183,7 +202,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         record = dead_letter(raw_value, reason, kind=kind, topic=topic, partition=partition, offset=offset,
                              at_us=now_us(), event_id=event_id, ticket_id=ticket_id, service_id=service_id)
         owner = ticket_id or service_id
-        batch.publish(settings.topic_dead_letter, owner.encode() if owner else None, record)
+        batch.publish(settings.topic_dead_letter, _bounded_key(owner), record, source_at)
         worker.counts[f"dead_letter.{kind}"] += 1
         metrics.dead_letters.labels(kind).inc()
         log.warning("event rejected", kind=kind, reason=reason, source=record["id"], event_id=event_id,
@@ -209,7 +228,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 wake_at = effect.at_us
                 worker.heaps.push(partition, key, effect.at_us, effect.version)
             else:
-                batch.publish(outputs[effect.record["type"]], key, effect.record)
+                batch.publish(outputs[effect.record["type"]], key, effect.record, _position(event))
                 if effect.record["type"] == "sla.outcome":
                     batch.outcomes.append((event, effect.record))
         if wake_at is None:
@@ -224,7 +243,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             if isinstance(effect, WakeServiceAt):
                 worker.service_heaps.push(event.message.partition, key, effect.at_us, effect.version)
             else:
-                batch.publish(outputs[effect.record["type"]], key, effect.record)
+                batch.publish(outputs[effect.record["type"]], key, effect.record, _position(event))
         batch.states[SERVICES, key] = state
         batch.writes[SERVICES, key] = (event, encode_service(state))
 
@@ -265,18 +284,34 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             dead_letter_into(batch, value, error.reason, "malformed", source_at)
             return
         is_service = isinstance(ticket_event, ProbeResult | MaintenanceScheduled)
-        key = (ticket_event.service_id if is_service else ticket_event.ticket_id).encode()  # type: ignore[union-attr]
+        owner: str = ticket_event.service_id if is_service else ticket_event.ticket_id  # type: ignore[union-attr,assignment]
+        key = owner.encode()
+        home, other = (settings.topic_probes, settings.topic_events)[:: 1 if is_service else -1]
+        if source_at[0] == other and home != other:  # each kind has its topic: the other one is a mistake
+            metrics.inputs.labels(ticket_event.type, "rejected").inc()
+            dead_letter_into(batch, value, f"{ticket_event.type} belongs on topic {home}, not {other}", "rejected",
+                             source_at, ticket_event.event_id, ticket_id=None if is_service else owner,
+                             service_id=owner if is_service else None)
+            return
         if partition_for(key, partitions) != message.partition:
             # Not keyed by ticket (or service) id: move it to that key's partition first.
-            batch.sends.append((repartition_name, key, value, [(H_SOURCE, ":".join(map(str, source_at)).encode())]))
+            batch.sends.append(Send(repartition_name, key, value, [(H_SOURCE, ":".join(map(str, source_at)).encode())],
+                                    source_at))
             worker.counts["repartitioned"] += 1
             metrics.inputs.labels(ticket_event.type, "repartitioned").inc()
             return
         if isinstance(ticket_event, ProbeResult | MaintenanceScheduled):
             handle_service_event(batch, event, ticket_event, key, value, source_at)
             return
+        now = now_us()
+        if (at := to_us(ticket_event.occurred_at)) > now + MAX_AHEAD_US:  # as services: see budget.MAX_AHEAD_US
+            metrics.inputs.labels(ticket_event.type, "rejected").inc()
+            dead_letter_into(batch, value, f"occurred_at {format_us(at)} is more than {MAX_AHEAD_US // US_PER_SECOND} "
+                             f"s ahead of the worker's clock ({format_us(now)}); check the sender's clock", "rejected",
+                             source_at, ticket_event.event_id, ticket_event.ticket_id)
+            return
         try:
-            decision = apply_event(state_of(batch, key), ticket_event, policy, now_us())
+            decision = apply_event(state_of(batch, key), ticket_event, policy, now)
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
             metrics.inputs.labels(ticket_event.type, kind).inc()
@@ -286,54 +321,70 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         metrics.inputs.labels(ticket_event.type, "accepted").inc()
         carry_out(batch, event, key, decision.state, decision.effects)
 
-    def handle_service_wake(batch: Outbox, event: EventT[bytes], body: dict[str, Any]) -> None:
+    def ignore_wake(kind: str, event: EventT[bytes], reason: str) -> None:
+        """Count a wake-up the worker did not plan; log the first of each kind (a forger could send many)."""
+        worker.counts[f"wake.{kind}"] += 1
+        if kind not in worker.warned:
+            worker.warned.add(kind)
+            log.warning("wake-up ignored; further ones of this kind are only counted (see /stats)", kind=kind,
+                        reason=reason, source=":".join(map(str, _position(event))))
+
+    def handle_service_wake(batch: Outbox, event: EventT[bytes], wakeup: WakeUp) -> None:
         key = event.key or b""
         state = service_of(batch, key)
-        if state is None or state.version != body.get("version"):
+        if state is None or state.version != wakeup.version or state.service_id not in policy.services:
             worker.counts["wake.stale"] += 1
+            return
+        planned = next_service_wake(state, policy)
+        if wakeup.due_us != planned:  # only the instant the state plans may move its clock
+            ignore_wake("forged", event, f"due_us {wakeup.due_us} is not the planned {planned}")
+            return
+        if planned > now_us():  # genuine but early (another worker's clock ran ahead): plan it again
+            ignore_wake("early", event, f"due_us {planned} is after the worker's clock")
+            worker.service_heaps.push(event.message.partition, key, planned, state.version)
             return
         worker.counts["wake"] += 1
         # Only up to the planned instant, never to the wall clock: probe results may still be
         # queued behind (consumer lag), and accounting past them would count downtime they end.
-        decision = wake_service(state, policy, int(body["due_us"]))
+        decision = wake_service(state, policy, planned)
         carry_out_service(batch, event, key, decision.state, decision.effects)
 
     def handle_wake(batch: Outbox, event: EventT[bytes]) -> None:
-        body = json.loads(event.value or b"{}")
-        if "service_id" in body:
-            handle_service_wake(batch, event, body)
+        wakeup = parse_wakeup(event.value, event.key)
+        if isinstance(wakeup, str):  # the worker writes only well-formed ones: ignored, counted
+            ignore_wake("malformed", event, wakeup)
             return
         key = event.key or b""
+        if partition_for(key, partitions) != event.message.partition:  # its table row lives elsewhere
+            ignore_wake("forged", event, "on another partition than its key's")
+            return
+        if wakeup.owner == "service":
+            handle_service_wake(batch, event, wakeup)
+            return
         state = state_of(batch, key)
         if state is None:
             return
-        if state.version != body.get("version"):
+        if state.version != wakeup.version:
             worker.counts["wake.stale"] += 1
             return  # the ticket changed since; its newer wake-up is on the way
         worker.counts["wake"] += 1
-        decision = wake(state, policy, now_us())
+        decision = wake(state, policy, now_us())  # the wall clock: a wake-up can only fire what is due anyway
         if decision.state is state and not any(not isinstance(e, WakeAt) for e in decision.effects):
             for effect in decision.effects:  # nothing due yet (early wake): plan again, no write
-                if isinstance(effect, WakeAt):
+                if isinstance(effect, WakeAt) and not worker.heaps.is_planned(key, effect.version):
                     worker.heaps.push(event.message.partition, key, effect.at_us, effect.version)
             return
         carry_out(batch, event, key, decision.state, decision.effects)
 
     async def flush(batch: Outbox) -> None:
         """Publish everything, wait for every acknowledgement, then record the states."""
-        pending = batch.sends
-        delay = 0.5
-        while pending:
-            futures = [await app.producer.send(topic, key, value, None, None, headers)
-                       for topic, key, value, headers in pending]
-            results = await asyncio.gather(*futures, return_exceptions=True)
-            failed = [item for item, result in zip(pending, results, strict=True) if isinstance(result, BaseException)]
-            if failed:  # keep trying: recording a state whose alert was not acknowledged would lose it
-                log.error("publish failed, retrying", count=len(failed), error=str(next(
-                    r for r in results if isinstance(r, BaseException))))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-            pending = failed
+        # Transient failures are retried (recording a state whose alert was not acknowledged would
+        # lose it); a message refused for good becomes a dead letter (see monitor.publishing).
+        worker.publishing_since = time.monotonic()
+        try:
+            lost = {id(item) for item in await publish_all(batch.sends, channel, settings.max_record_bytes)}
+        finally:
+            worker.publishing_since = None
         for (table, key), (event, raw_state) in batch.writes.items():
             with _in_context_of(event):  # the table writes to the partition of the current event
                 tables[table][key] = raw_state
@@ -342,7 +393,9 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 worker.track(table, key, state)
         count_outcomes(batch)
         acknowledged = now_us()
-        for record in batch.records:
+        for record in (s.record for s in batch.sends if s.record and not s.replacement and id(s) not in lost):
+            if record["type"] == "sla.dead_letter":
+                continue
             metrics.published(record, acknowledged)
             worker.counts[record["type"]] += 1
             log.info("alert published" if record["type"] != "sla.outcome" else "outcome published",
@@ -450,14 +503,26 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             body = json.dumps({"service_id": key.decode(), "version": version, "due_us": due_us}).encode()
             await app.producer.send(wakeups_name, key, body, partition, None, None)
 
+    check_broker = BrokerCheck(settings, sorted({*input_topics, *outputs.values(), settings.topic_dead_letter}))
+
+    @app.timer(interval=settings.broker_check_s)
+    async def watch_broker() -> None:
+        error = await check_broker()
+        if error != worker.broker_error:
+            if error is None:
+                log.info("Kafka reachable again")
+            else:
+                log.warning("Kafka unreachable: not ready", reason=error)
+        worker.broker_error = error
+
     @app.page("/health/live")
     async def live(web: Any, request: Any) -> Any:
         return web.json({"status": "alive"})
 
     @app.page("/health/ready")
     async def ready(web: Any, request: Any) -> Any:
-        is_ready = worker.ready and not app.rebalancing
-        return web.json({"status": "ready" if is_ready else "recovering"}, status=200 if is_ready else 503)
+        state = ready_now()
+        return web.json(state.body(), status=200 if state.ready else 503)
 
     @app.page("/metrics")
     async def prometheus_metrics(web: Any, request: Any) -> Any:
@@ -478,18 +543,63 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 class Outbox:
     """What one batch of events decided: messages to publish, then states to record."""
 
-    sends: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)
     states: dict[tuple[str, bytes], TicketState | ServiceState | None] = field(default_factory=dict)
     writes: dict[tuple[str, bytes], tuple[EventT[bytes], bytes]] = field(default_factory=dict)
     outcomes: list[tuple[EventT[bytes], dict[str, Any]]] = field(default_factory=list)  # ticket outcomes
 
-    def publish(self, topic: str, key: bytes | None, record: dict[str, Any]) -> None:
+    def publish(self, topic: str, key: bytes | None, record: dict[str, Any], source: Source) -> None:
         """Queue a record, keyed, with its id in a header."""
-        value = json.dumps(record, ensure_ascii=False).encode()
-        self.sends.append((topic, key, value, [("id", record["id"].encode())]))
-        if record["type"] != "sla.dead_letter":
-            self.records.append(record)
+        self.sends.append(_encoded(topic, key, record, source))
+
+
+def _encoded(topic: str, key: bytes | None, record: dict[str, Any], source: Source, replacement: bool = False) -> Send:
+    value = json.dumps(record, ensure_ascii=False).encode()
+    return Send(topic, key, value, [("id", record["id"].encode())], source, record, replacement)
+
+
+def _bounded_key(owner: str | None) -> bytes | None:
+    """A dead letter's key: the owner's id, unless too long to be one (then none)."""
+    return owner.encode() if owner and len(owner) <= MAX_ID_CHARS else None
+
+
+def _position(event: EventT[bytes]) -> Source:
+    return event.message.topic, event.message.partition, event.message.offset
+
+
+class _Channel:
+    """The worker's side of ``publish_all``: the producer, dead letters for refused messages, counts."""
+
+    def __init__(self, app: faust.App, settings: Settings, metrics: Metrics, worker: WorkerState,
+                 now_us: Callable[[], int]) -> None:
+        self.app, self.settings, self.metrics, self.worker, self.now_us = app, settings, metrics, worker, now_us
+
+    async def send(self, item: Send) -> Any:
+        return await self.app.producer.send(item.topic, item.key, item.value, None, None, item.headers)
+
+    def replacement(self, item: Send, reason: str) -> Send:
+        text = f"could not publish {item.label} ({item.size} bytes) to {item.topic}: {reason}"
+        topic, partition, offset = item.source
+        record = dead_letter(item.value, text, kind="internal", topic=topic, partition=partition, offset=offset,
+                             at_us=self.now_us(), replaces=item.label)
+        self.worker.counts["dead_letter.internal"] += 1
+        self.worker.counts["refused"] += 1
+        self.metrics.dead_letters.labels("internal").inc()
+        log.error("record refused for good, publishing a dead letter instead", record=item.label, topic=item.topic,
+                  size=item.size, reason=reason)
+        key = item.key if item.key is not None and len(item.key) <= MAX_ID_CHARS else None
+        return _encoded(self.settings.topic_dead_letter, key, record, item.source, replacement=True)
+
+    def unpublishable(self, item: Send, reason: str) -> None:
+        self.worker.counts["unpublishable"] += 1
+        self.metrics.unpublishable.inc()
+        log.error("record cannot be published; dropped", record=item.label, topic=item.topic, size=item.size,
+                  reason=reason)
+
+    def failing(self, reason: str | None) -> None:
+        if reason is not None:
+            log.error("publish failed, retrying", error=reason)
+        self.worker.publish_error = reason
 
 
 @contextlib.contextmanager

@@ -20,6 +20,8 @@
 #   KAFKA_PORT            client port (default 9092)
 #   KAFKA_CONTROLLER_PORT KRaft controller port (default 9093); a second broker
 #                         next to the first needs its own KAFKA_HOME_DIR and both ports
+#   KAFKA_EXTRA_PROPERTIES  lines appended to server.properties (later lines win),
+#                         e.g. "auto.create.topics.enable=false" for a test's own broker
 #   SLA_KAFKA_RESET=1     with `up`: stop a running broker, wipe data/, start clean
 #   KAFKA_START_TIMEOUT   seconds `up` waits for the broker (default 60)
 #   KAFKA_HEAP_OPTS       JVM heap (default -Xmx512m -Xms256m)
@@ -178,6 +180,9 @@ num.io.threads=4
 log.cleaner.threads=1
 log.cleaner.dedupe.buffer.size=33554432
 EOF
+  if [[ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]]; then
+    printf '\n# KAFKA_EXTRA_PROPERTIES\n%s\n' "$KAFKA_EXTRA_PROPERTIES" >>"$PROPS.tmp"
+  fi
   mv "$PROPS.tmp" "$PROPS"
 }
 

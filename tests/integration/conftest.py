@@ -7,6 +7,7 @@ Each test gets its own app id and topic names, so tests never share state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import TopicPartition
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,6 +97,38 @@ def one_month_only() -> None:
         time.sleep(wait)
 
 
+KAFKA_SH = REPO / "scripts" / "kafka.sh"
+
+
+@contextlib.contextmanager
+def own_broker(home: Path, extra_properties: str = "") -> Iterator[tuple[str, dict[str, str]]]:
+    """A second broker of the test's own on free ports (so the test may stop it): bootstrap and kafka.sh env."""
+    env = {**os.environ, "KAFKA_HOME_DIR": str(home), "KAFKA_PORT": str(free_port()),
+           "KAFKA_CONTROLLER_PORT": str(free_port()), "KAFKA_EXTRA_PROPERTIES": extra_properties}
+    subprocess.run([str(KAFKA_SH), "up"], env=env, check=True, capture_output=True, timeout=240)
+    try:
+        yield f"127.0.0.1:{env['KAFKA_PORT']}", env
+    finally:
+        subprocess.run([str(KAFKA_SH), "down"], env=env, check=False, capture_output=True, timeout=120)
+
+
+def broker_down(env: dict[str, str]) -> None:
+    """Stop a broker started by ``own_broker`` (its data is kept)."""
+    subprocess.run([str(KAFKA_SH), "down"], env=env, check=True, capture_output=True, timeout=120)
+
+
+def broker_up(env: dict[str, str]) -> None:
+    """Start again a broker started by ``own_broker`` and stopped by ``broker_down``."""
+    subprocess.run([str(KAFKA_SH), "up"], env=env, check=True, capture_output=True, timeout=240)
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A second broker of our own on free ports, so the test may stop it."""
+    with own_broker(tmp_path / "kafka") as broker:
+        yield broker
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as s:
@@ -148,12 +182,22 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-async def create_topics(names: Names, partitions: int) -> None:
+async def create_topics(names: Names, partitions: int, bootstrap: str = BOOTSTRAP) -> None:
     """Create the input and output topics with ``partitions`` partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, partitions, 1) for t in [names.events, names.probes, *names.outputs]])
+    finally:
+        await admin.close()
+
+
+async def alter_topic(topic: str, config: dict[str, str], bootstrap: str = BOOTSTRAP) -> None:
+    """Change topic-level configs (e.g. max.message.bytes)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, config)])
     finally:
         await admin.close()
 
@@ -193,6 +237,16 @@ class Worker:
             return int(error.code)
         except OSError:
             return 0
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """Status and body of a GET on the worker's web port (0 and empty when nothing answers)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as response:
+                return int(response.status), bytes(response.read())
+        except urllib.error.HTTPError as error:
+            return int(error.code), bytes(error.read())
+        except OSError:
+            return 0, b""
 
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=2) as response:
@@ -289,9 +343,9 @@ def iso(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat()
 
 
-async def partition_counts(topics: list[str]) -> dict[str, int]:
+async def partition_counts(topics: list[str], bootstrap: str = BOOTSTRAP) -> dict[str, int]:
     """Partition count of each existing topic among ``topics``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         described = await admin.describe_topics(topics)
@@ -313,10 +367,11 @@ class Output:
     record: dict[str, Any]
 
 
-async def read_outputs(names: Names, idle: float = 2.0, limit: float = 60.0) -> list[Output]:
+async def read_outputs(names: Names, idle: float = 2.0, limit: float = 60.0,
+                       bootstrap: str = BOOTSTRAP) -> list[Output]:
     """Read every record on the output topics from the start until ``idle`` seconds pass without one."""
-    counts = await partition_counts(names.outputs)
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, auto_offset_reset="earliest")
+    counts = await partition_counts(names.outputs, bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         partitions = [TopicPartition(t, p) for t in names.outputs for p in range(counts.get(t, 0))]
@@ -367,5 +422,5 @@ def ticket(kind: str, ticket_id: str, at: float, **fields: Any) -> dict[str, Any
             "occurred_at": iso(at), **fields}
 
 
-__all__ = ["Names", "Output", "Producer", "Worker", "create_topics", "iso", "new_worker", "probe", "read_outputs",
-           "replay_records", "run", "ticket", "wait_until"]
+__all__ = ["Names", "Output", "Producer", "Worker", "alter_topic", "broker_down", "broker_up", "create_topics", "iso",
+           "new_worker", "own_broker", "probe", "read_outputs", "replay_records", "run", "ticket", "wait_until"]

@@ -13,27 +13,11 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.integration.conftest import Names, Producer, Worker, broker_down, new_worker, run, ticket
 
-from tests.integration.conftest import REPO, Names, Producer, Worker, free_port, new_worker, run, ticket
-
-KAFKA_SH = REPO / "scripts" / "kafka.sh"
 TIMEOUT_S = float(os.environ.get("SLA_TEST_SHUTDOWN_TIMEOUT_S", "4"))  # a huge value shows the hang it guards
-
-
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A second broker of our own on free ports, so this test may stop it."""
-    env = {**os.environ, "KAFKA_HOME_DIR": str(tmp_path / "kafka"), "KAFKA_PORT": str(free_port()),
-           "KAFKA_CONTROLLER_PORT": str(free_port())}
-    subprocess.run([str(KAFKA_SH), "up"], env=env, check=True, capture_output=True, timeout=240)
-    try:
-        yield f"127.0.0.1:{env['KAFKA_PORT']}", env
-    finally:
-        subprocess.run([str(KAFKA_SH), "down"], env=env, check=False, capture_output=True, timeout=120)
 
 
 def _exit_after(worker: Worker, *signals: signal.Signals, gap: float = 0.5, limit: float = 30.0) -> tuple[int, float]:
@@ -75,7 +59,7 @@ def test_stop_is_clean_with_the_broker_and_bounded_without(
     while not all(w.stats()["pending_wakeups"] for w in (patient, impatient)):
         assert time.monotonic() < deadline, "the workers did not take the tickets"
         time.sleep(0.2)
-    subprocess.run([str(KAFKA_SH), "down"], env=broker_env, check=True, capture_output=True, timeout=120)
+    broker_down(broker_env)
     assert time.time() < due, "the broker stopped after the alerts fell due: the test proves nothing"
     time.sleep(due - time.time() + 2)
 
