@@ -18,8 +18,9 @@ Per ticket
     MAX_TICKET_STATE_BYTES what the encoded state of a ticket stays under at these bounds
 
 Per service
-    MAX_PROBES_PER_SERVICE     probe locations
+    MAX_PROBES_PER_SERVICE     probe locations (a new one beyond is refused)
     MAX_WINDOWS_PER_SERVICE    maintenance windows kept (not ended before the current period)
+    MAX_SERVICE_STATE_BYTES    what the encoded state of a service stays under at these bounds
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ MAX_EVENTS_PER_TICKET = 10_000
 # the opening adds the first.
 MAX_SPANS = 1 + MAX_EVENTS_PER_TICKET // 2
 MAX_TICKET_STATE_BYTES = 512 * 1024
+MAX_SERVICE_STATE_BYTES = 512 * 1024
 
 MAX_PROBES_PER_SERVICE = 64
-MAX_WINDOWS_PER_SERVICE = 100
+MAX_WINDOWS_PER_SERVICE = 64
