@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-live kafka-up kafka-down kafka-status clean
+.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-live kafka-up kafka-down kafka-status clean
 
 help:
 	@echo "make demo        - set up, start Kafka, a worker and the simulator; watch alerts scroll by"
@@ -15,6 +15,7 @@ help:
 	@echo "make kafka-up / kafka-down - the local Apache Kafka broker on 127.0.0.1:9092"
 	@echo "make lint        - ruff and mypy"
 	@echo "make bench       - replay benchmark (1M events)"
+	@echo "make bench-history - µs/event for tickets with 10, 200, 2,000 and 20,000 events"
 	@echo "make bench-live  - end-to-end benchmark on the local broker"
 
 setup: $(STAMP) tools
@@ -66,6 +67,9 @@ dashboards: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay_bench.py
+
+bench-history: $(STAMP)
+	PYTHONPATH=. $(BIN)/python bench/history_bench.py
 
 bench-live: $(STAMP)
 	scripts/kafka.sh up

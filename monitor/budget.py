@@ -12,6 +12,11 @@ breach at the instant it is exhausted, at most once each per period (most
 severe only when several fall due at once, as for tickets); the period's
 outcome comes at its end, and the budget resets.
 
+A service keeps at most ``MAX_PROBES_PER_SERVICE`` (64) probe locations and
+``MAX_WINDOWS_PER_SERVICE`` (64) maintenance windows (those not ended before
+the current period); a new location or window beyond is refused with a reason
+starting ``service over limit``.
+
 Downtime is accounted up to ``accounted``, the service's own event time. A
 result older than that (another location ran ahead) takes effect at
 ``accounted``: the past is never rewritten, so a published alert stays true.
@@ -32,6 +37,7 @@ from monitor.clock import DuplicateEvent, Publish, thresholds_us
 from monitor.errors import EventRejected
 from monitor.events import ProbeResult, ServiceEvent
 from monitor.instants import US_PER_SECOND, format_us, from_us, to_us
+from monitor.limits import MAX_PROBES_PER_SERVICE, MAX_WINDOWS_PER_SERVICE
 from monitor.policy import Policy, ServiceTarget
 
 SCHEMA_VERSION = 1
@@ -223,6 +229,7 @@ def apply_service_event(
         raise DuplicateEvent(f"duplicate event_id {event.event_id!r}: already applied")
     now = max(at, state.accounted)
     state = advance(state, policy, now, effects)
+    _check_bounds(state, event)
     if isinstance(event, ProbeResult):
         probes = {p: (ok, t) for p, ok, t in state.probes}
         probes[event.probe_id] = (event.ok, at)
@@ -312,6 +319,22 @@ def in_maintenance(state: ServiceState, policy: Policy, at_us: int) -> bool:
 
 def _levels(state: ServiceState, policy: Policy, target: ServiceTarget, end: int) -> tuple[int, ...]:
     return policy.thresholds(budget_us(target, end - state.period_start), thresholds_us)
+
+
+def _check_bounds(state: ServiceState, event: ServiceEvent) -> None:
+    if isinstance(event, ProbeResult):
+        if len(state.probes) >= MAX_PROBES_PER_SERVICE and all(p != event.probe_id for p, _, _ in state.probes):
+            raise EventRejected(
+                f"service over limit: service {state.service_id!r} already has {len(state.probes)} probe "
+                f"locations, the most per service ({MAX_PROBES_PER_SERVICE}); a new probe_id "
+                f"{event.probe_id!r} is refused"
+            )
+    elif len(state.windows) >= MAX_WINDOWS_PER_SERVICE:
+        raise EventRejected(
+            f"service over limit: service {state.service_id!r} already keeps {len(state.windows)} maintenance "
+            f"windows, the most per service ({MAX_WINDOWS_PER_SERVICE}); windows are forgotten once "
+            "they ended before the current period"
+        )
 
 
 def _check_probe(state: ServiceState, event: ProbeResult, at: int) -> None:

@@ -1,9 +1,14 @@
 """The per-ticket SLA clocks: a pure state machine.
 
 Each ticket has two clocks, ``response`` and ``resolution``. A clock is a list
-of real-time running spans (``segments``; the last is open while it runs);
-business time used is measured over them in the calendar of the clock's
-priority, so a priority change re-measures everything retroactively.
+of real-time running spans: the closed ones (``closed``) and, while it runs,
+the open one from ``open_start``. Business time used is measured over them in
+the calendar of the clock's priority, so a priority change re-measures
+everything retroactively. Ordinary events cost the same whatever the ticket's
+history: the business time of the closed spans (``used``) and the instants at
+which they reached each alert level (``reached``) are kept as running figures,
+extended by the one span an event closes; only a change of calendar or levels
+(a priority change, a changed policy) measures all spans again, in one loop.
 
 ``apply_event`` and ``wake`` take the state, the policy and ``now`` and return
 a ``Decision``: the new state plus effects for the shell to carry out —
@@ -19,7 +24,8 @@ published after it (when several fall due at once only the most severe goes).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -36,7 +42,9 @@ from monitor.events import (
     TicketResolved,
     TicketResumed,
 )
+from monitor.history import RecentIds, Spans, event_key
 from monitor.instants import format_us, to_us
+from monitor.limits import MAX_EVENTS_PER_TICKET
 from monitor.policy import ClockTargets, Policy
 
 SCHEMA_VERSION = 1
@@ -46,34 +54,57 @@ Segment = tuple[int, int | None]
 
 
 class DuplicateEvent(EventRejected):
-    """The event id was applied to this ticket before."""
+    """The event id was applied to this ticket before (one of its last ``DEDUP_WINDOW``)."""
+
+
+class TicketOverLimit(EventRejected):
+    """The ticket has accepted ``MAX_EVENTS_PER_TICKET`` events; only clock stops still count."""
 
 
 class ClockState(NamedTuple):
     """One SLA clock of a ticket.
 
-    ``due`` caches when each alert level falls due (None where a paused clock
-    cannot reach it) for the current segments and targets; every change to
-    them recomputes it (see ``scheduled``).
+    ``used`` is the business time of the ``closed`` spans and ``reached`` the
+    instants at which they reached the first alert levels, both measured for
+    ``measure`` (a fingerprint of the calendar and levels) over the first
+    ``measured`` closed spans. ``due`` caches when each alert level falls due
+    (None where a paused clock cannot reach it) for the current spans and
+    targets; every change to them recomputes it (see ``scheduled``).
     """
 
     priority: str
-    segments: tuple[Segment, ...]
+    closed: Spans
+    open_start: int | None = None
     stopped_at: int | None = None
     level: int = 0
     published: tuple[tuple[int, int], ...] = ()  # (level, at_us) of published alerts
     outcomes: int = 0
     due: tuple[int | None, ...] = ()
+    used: int = 0
+    reached: tuple[int, ...] = ()
+    measure: str = ""
+    measured: int = 0
 
     @property
     def running(self) -> bool:
         """Tell whether business time is being counted right now (if open)."""
-        return bool(self.segments) and self.segments[-1][1] is None
+        return self.open_start is not None
 
     @property
     def stopped(self) -> bool:
         """Tell whether the clock has finished (acknowledged / resolved)."""
         return self.stopped_at is not None
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Every span, the open one last with end None (a copy: for codecs and tests)."""
+        spans: tuple[Segment, ...] = tuple(self.closed)
+        return (*spans, (self.open_start, None)) if self.open_start is not None else spans
+
+    @property
+    def first_start(self) -> int:
+        """Start of the clock's first span."""
+        return self.closed[0][0] if len(self.closed) else self.open_start  # type: ignore[return-value]
 
 
 class TicketState(NamedTuple):
@@ -89,8 +120,9 @@ class TicketState(NamedTuple):
     resolution: ClockState
     paused: bool = False
     resolved: bool = False
-    seen: frozenset[str] = frozenset()
+    seen: RecentIds = RecentIds()  # digests of the last event ids (see monitor.history)
     version: int = 0
+    events: int = 0  # accepted events, opened included
 
     def clock(self, metric: str) -> ClockState:
         """Return the clock named ``metric``."""
@@ -138,51 +170,94 @@ def thresholds_us(target_us: int, warn_at: tuple[Fraction, ...]) -> tuple[int, .
     return (*(-((-target_us * f.numerator) // f.denominator) for f in warn_at), target_us)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _closed_used(calendar: BusinessCalendar, spans: tuple[Segment, ...]) -> int:
-    # A pure memo, built up span by span: a ticket's closed spans grow by one at a time.
-    if not spans:
-        return 0
-    start, end = spans[-1]
-    return _closed_used(calendar, spans[:-1]) + (calendar.elapsed(start, end) if end is not None else 0)
+@functools.lru_cache(maxsize=4096)
+def fingerprint(calendar: BusinessCalendar, levels: tuple[int, ...]) -> str:
+    """A short digest of what business time and alert instants are measured with.
+
+    Stored with a clock's running figures, so a reader under a changed policy
+    (other hours, holidays or targets) knows to measure the spans again.
+    """
+    definition = (
+        str(calendar.timezone),
+        calendar.always,
+        calendar.weekly,
+        sorted(calendar.holidays),
+        sorted(calendar.workdays.items()),
+        levels,
+    )
+    return hashlib.blake2b(repr(definition).encode(), digest_size=8).hexdigest()
 
 
-def used_us(calendar: BusinessCalendar, segments: tuple[Segment, ...], until_us: int) -> int:
-    """Business time used by the spans up to ``until_us``."""
-    if all(end is not None and end <= until_us for _, end in segments):
-        return _closed_used(calendar, segments)
+def measure_spans(
+    calendar: BusinessCalendar,
+    spans: Iterable[tuple[int, int]],
+    levels: Sequence[int],
+    used: int = 0,
+    reached: tuple[int, ...] = (),
+) -> tuple[int, tuple[int, ...]]:
+    """Extend ``(used, reached)`` over more closed spans, oldest first: the business
+    time used, and the instant each level (ascending) was reached, for the levels
+    reached so far."""
+    out = list(reached)
+    i = len(out)
+    for start, end in spans:
+        span = calendar.elapsed(start, end)
+        while i < len(levels) and levels[i] <= used + span:
+            out.append(calendar.add(start, levels[i] - used))
+            i += 1
+        used += span
+    return used, tuple(out)
+
+
+def fire_times(
+    calendar: BusinessCalendar, segments: Sequence[Segment], durations: Sequence[int]
+) -> list[int | None]:
+    """Instant at which the spans reach each business duration (ascending);
+    None where a stopped or paused clock never reaches it. Walks every span:
+    the reference the running figures of ``ClockState`` agree with."""
+    running = bool(segments) and segments[-1][1] is None
+    closed = [(s, e) for s, e in (segments[:-1] if running else segments) if e is not None]
+    used, reached = measure_spans(calendar, closed, durations)
+    rest = durations[len(reached) :]
+    if running:
+        return [*reached, *calendar.add_many(segments[-1][0], [d - used for d in rest])]
+    return [*reached, *([None] * len(rest))]
+
+
+def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: int) -> int:
+    """Business time used by the spans up to ``until_us`` (walks every span)."""
     return sum(
         calendar.elapsed(start, min(end if end is not None else until_us, until_us))
         for start, end in segments
     )
 
 
-def fire_times(
-    calendar: BusinessCalendar, segments: tuple[Segment, ...], durations: Sequence[int]
-) -> list[int | None]:
-    """Instant at which the spans reach each business duration (ascending);
-    None where a stopped or paused clock never reaches it."""
-    running = bool(segments) and segments[-1][1] is None
-    closed = segments[:-1] if running else segments
-    used = _closed_used(calendar, closed) if closed else 0
-    if durations and durations[0] > used:  # every level still ahead: no need to walk the past
-        if running:
-            return list(calendar.add_many(segments[-1][0], [d - used for d in durations]))
-        return [None] * len(durations)
-    out: list[int | None] = []
-    used = 0
-    i = 0
-    for start, end in segments:
-        if end is None:
-            out.extend(calendar.add_many(start, [d - used for d in durations[i:]]))
-            return out
-        span = calendar.elapsed(start, end)
-        while i < len(durations) and durations[i] <= used + span:
-            out.append(calendar.add(start, durations[i] - used))
-            i += 1
-        used += span
-    out.extend([None] * (len(durations) - i))
-    return out
+def _measured(clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]) -> ClockState:
+    """``clock`` with ``used`` and ``reached`` covering all its closed spans under these levels."""
+    measure = fingerprint(calendar, levels)
+    if clock.measure == measure and clock.measured == len(clock.closed):
+        return clock
+    if clock.measure == measure and clock.measured < len(clock.closed):
+        # The usual case: the event closed one span; only it is measured.
+        used, reached = measure_spans(
+            calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
+        )
+    else:  # another calendar or levels (a priority change, a changed policy): all spans again
+        used, reached = measure_spans(calendar, clock.closed, levels)
+    return clock._replace(used=used, reached=reached, measure=measure, measured=len(clock.closed))
+
+
+def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
+    """Business time used up to ``at``; walks back only over spans ending after it."""
+    used, closed = clock.used, clock.closed
+    i = len(closed)
+    while i and closed[i - 1][1] > at:
+        i -= 1
+        start, end = closed[i]
+        used -= calendar.elapsed(max(start, at), end)
+    if clock.open_start is not None:
+        used += calendar.elapsed(clock.open_start, at)
+    return used
 
 
 # -- the state machine -------------------------------------------------------------
@@ -198,7 +273,8 @@ def apply_event(
         if not isinstance(event, TicketOpened):
             raise EventRejected(f"unknown ticket {event.ticket_id!r}: no ticket.opened seen for it")
         return _open(event, policy, at, now)
-    if event.event_id in state.seen:
+    key = event_key(event.event_id)
+    if key in state.seen:
         raise DuplicateEvent(f"duplicate event_id {event.event_id!r}: already applied")
     if isinstance(event, TicketOpened):
         raise EventRejected(
@@ -210,20 +286,35 @@ def apply_event(
             f"{event.type} at {format_us(at)} is before the ticket was opened "
             f"({format_us(state.opened_at)})"
         )
+    if state.events >= MAX_EVENTS_PER_TICKET and not _stops_a_clock(state, event):
+        raise TicketOverLimit(
+            f"ticket over limit: ticket {state.ticket_id!r} has accepted {state.events} events, the most "
+            f"per ticket ({MAX_EVENTS_PER_TICKET}); only ticket.acknowledged and ticket.resolved are "
+            "still accepted, and its clocks keep their deadlines"
+        )
     # What fell due before the event would have been published by a timely wake-up.
     effects: list[Effect] = []
     state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None)
-    state = state._replace(seen=state.seen | {event.event_id})
+    state = state._replace(seen=state.seen.added(key), events=state.events + 1)
     before = state
     state = _transition(state, event, policy, at, effects)
     for metric in METRICS:
         old, new = before.clock(metric), state.clock(metric)
-        if not new.stopped and (new.segments is not old.segments or new.priority != old.priority):
+        if not new.stopped and (
+            new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
+        ):
             state = _with_clock(state, metric, scheduled(state, policy, metric, new))
     state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at)
     state = state._replace(version=state.version + 1)
     _schedule(state, policy, effects)
     return Decision(state, effects)
+
+
+def _stops_a_clock(state: TicketState, event: TicketEvent) -> bool:
+    """Tell whether the event stops a running clock (accepted even past the events limit)."""
+    if isinstance(event, TicketAcknowledged):
+        return not state.response.stopped
+    return isinstance(event, TicketResolved) and not state.resolved
 
 
 def wake(state: TicketState, policy: Policy, now_us: int) -> Decision:
@@ -259,7 +350,13 @@ def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState
     """``clock`` with ``due`` computed for its segments and current targets."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
     levels = policy.thresholds(targets.target_us(metric), thresholds_us)
-    return clock._replace(due=tuple(fire_times(targets.calendar, clock.segments, levels)))
+    clock = _measured(clock, targets.calendar, levels)
+    rest = levels[len(clock.reached) :]
+    if clock.open_start is None:
+        return clock._replace(due=(*clock.reached, *([None] * len(rest))))
+    used = clock.used
+    future = targets.calendar.add_many(clock.open_start, [d - used for d in rest])
+    return clock._replace(due=(*clock.reached, *future))
 
 
 def rescheduled(state: TicketState, policy: Policy) -> TicketState:
@@ -276,7 +373,7 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int) -> Decision:
         raise EventRejected(
             f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
         )
-    clock = ClockState(priority=event.priority, segments=((at, None),))
+    clock = ClockState(priority=event.priority, closed=Spans(), open_start=at)
     state = TicketState(
         ticket_id=event.ticket_id,
         priority=event.priority,
@@ -286,8 +383,9 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int) -> Decision:
         in_hours=policy.in_hours(at),
         response=clock,
         resolution=clock,
-        seen=frozenset((event.event_id,)),
+        seen=RecentIds().added(event_key(event.event_id)),
         version=1,
+        events=1,
     )
     state = rescheduled(state, policy)
     effects: list[Effect] = []
@@ -315,7 +413,7 @@ def _transition(
             raise EventRejected(f"ticket {state.ticket_id!r} is not resolved, so it cannot be reopened")
         clock = state.resolution
         start = max(at, clock.stopped_at or at)
-        clock = clock._replace(segments=(*clock.segments, (start, None)), stopped_at=None, priority=state.priority)
+        clock = clock._replace(open_start=start, stopped_at=None, priority=state.priority)
         return state._replace(resolution=clock, resolved=False)
     if isinstance(event, TicketPaused):
         if state.resolved:
@@ -323,16 +421,16 @@ def _transition(
         if state.paused:
             raise EventRejected(f"ticket {state.ticket_id!r} is already paused")
         clock = state.resolution
-        start, _ = clock.segments[-1]
-        segments = (*clock.segments[:-1], (start, max(at, start)))
-        return state._replace(resolution=clock._replace(segments=segments), paused=True)
+        # Not resolved and not paused: the resolution clock runs.
+        running_from = clock.open_start if clock.open_start is not None else at
+        closed = clock.closed.appended((running_from, max(at, running_from)))
+        return state._replace(resolution=clock._replace(closed=closed, open_start=None), paused=True)
     if isinstance(event, TicketResumed):
         if not state.paused:
             raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
         clock = state.resolution
-        last_end = clock.segments[-1][1] or at
-        segments = (*clock.segments, (max(at, last_end), None))
-        return state._replace(resolution=clock._replace(segments=segments), paused=False)
+        last_end = clock.closed[-1][1] if len(clock.closed) else at
+        return state._replace(resolution=clock._replace(open_start=max(at, last_end)), paused=False)
     if isinstance(event, TicketPriorityChanged):
         if event.priority not in policy.targets:
             raise EventRejected(
@@ -350,28 +448,52 @@ def _transition(
 def _stop(
     state: TicketState, metric: str, policy: Policy, at: int, effects: list[Effect]
 ) -> TicketState:
-    clock = state.clock(metric)
-    segments = tuple(
-        (start, at if end is None or end > at else end) for start, end in clock.segments if start < at
-    ) or ((clock.segments[0][0], clock.segments[0][0]),)
-    clock = clock._replace(segments=segments, stopped_at=at, outcomes=clock.outcomes + 1, due=())
     targets = targets_of(state, policy, metric)
+    calendar = targets.calendar
     target = targets.target_us(metric)
-    used = used_us(targets.calendar, segments, at)
     levels = policy.thresholds(target, thresholds_us)
+    clock = _measured(state.clock(metric), calendar, levels)
+    # Spans after the stop instant (an event that arrived late) no longer count: drop or clip
+    # them, taking their business time off the running figure.
+    closed, used = clock.closed, clock.used
+    keep = len(closed)
+    while keep and closed[keep - 1][0] >= at:
+        keep -= 1
+        used -= calendar.elapsed(*closed[keep])
+    clipped = None
+    if keep and closed[keep - 1][1] > at:
+        keep -= 1
+        start, end = closed[keep]
+        used -= calendar.elapsed(at, end)
+        clipped = (start, at)
+    spans = closed if keep == len(closed) else closed.head(keep)
+    # A level reached by the instant ``at`` was reached at the same instant without the later spans.
+    reached = tuple(t for t, level in zip(clock.reached, levels, strict=False) if level <= used)
+    if clipped is not None:
+        spans = spans.appended(clipped)
+    if clock.open_start is not None and clock.open_start < at:
+        spans = spans.appended((clock.open_start, at))
+        used, reached = measure_spans(calendar, [(clock.open_start, at)], levels, used, reached)
+    if not len(spans):
+        spans = Spans().appended((clock.first_start, clock.first_start))
+    clock = clock._replace(
+        closed=spans, open_start=None, stopped_at=at, outcomes=clock.outcomes + 1, due=(),
+        used=used, reached=reached, measured=len(spans),
+    )
     # Decided by instants, not by used time: a deadline at closing time is reached then, and a
     # clock stopped later, while the calendar is still closed, has used no more than its target
-    # but stopped after its deadline. ``reached`` holds the instant each level fell due, None for
+    # but stopped after its deadline. ``fell_due`` holds the instant each level fell due, None for
     # levels not reached by ``at``.
-    reached = fire_times(targets.calendar, segments, levels)
-    met = reached[-1] is None or reached[-1] >= at
+    fell_due: list[int | None] = [*reached, *([None] * (len(levels) - len(reached)))]
+    met = fell_due[-1] is None or fell_due[-1] >= at
     retracts = [
         _alert_id(state.ticket_id, metric, level, policy)
         for level, _ in clock.published
-        if (level > len(policy.warn_at) and met) or (level <= len(policy.warn_at) and reached[level - 1] is None)
+        if (level > len(policy.warn_at) and met) or (level <= len(policy.warn_at) and fell_due[level - 1] is None)
     ]
     state = _with_clock(state, metric, clock)
-    record = _record(state, policy, metric, "outcome", at, clock, targets)
+    deadline = fell_due[-1] if fell_due[-1] is not None else calendar.add(at, target - used)
+    record = _record(state, policy, metric, "outcome", at, clock, targets, deadline)
     record["status"] = "met" if met else "breached"
     record["used_seconds"] = used / 1_000_000
     record["target_seconds"] = target / 1_000_000
@@ -409,7 +531,12 @@ def _fire_due(
         clock = clock._replace(level=level, published=(*clock.published, (level, at)))
         state = _with_clock(state, metric, clock)
         kind = "breach" if level == breach else "warning"
-        record = _record(state, policy, metric, kind, at, clock, targets_of(state, policy, metric))
+        targets = targets_of(state, policy, metric)
+        deadline = clock.due[-1]
+        if deadline is None:  # paused short of the target: as if it ran on from `at`
+            target = targets.target_us(metric)
+            deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
+        record = _record(state, policy, metric, kind, at, clock, targets, deadline)
         if kind == "warning":
             record["threshold"] = float(policy.warn_at[level - 1])
         effects.append(Publish(record))
@@ -440,12 +567,9 @@ def _record(
     at: int,
     clock: ClockState,
     targets: ClockTargets,
+    deadline: int,
 ) -> dict[str, Any]:
-    target = targets.target_us(metric)
     calendar = targets.calendar
-    deadline = clock.due[-1] if clock.due and not clock.stopped else fire_times(calendar, clock.segments, [target])[0]
-    if deadline is None:  # stopped or paused short of the target: as if it ran on from `at`
-        deadline = calendar.add(at, target - used_us(calendar, clock.segments, at))
     if kind == "outcome":
         record_id = f"{state.ticket_id}:{metric}:outcome"
     else:

@@ -3,35 +3,73 @@
 Compact JSON with short keys: it is written once per event. Alert schedules
 (``ClockState.due``) are not stored: they derive from the policy, which may
 change between runs, so the reader recomputes them (``clock.rescheduled``).
+The running figures they come from (business time of the closed spans, the
+instants levels were reached) are stored with a fingerprint of the calendar
+and levels they were measured with, so a reader measures the spans again only
+when the policy changed. Event ids are kept as 16-byte digests (base64).
+
+Format 2 (this release) bounds every part (see ``monitor.limits``); format 1
+states, written by the previous release, are still read. Service states keep
+format 1, whose layout did not change.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from monitor.budget import ServiceState, Window
 from monitor.clock import ClockState, TicketState
+from monitor.history import RecentIds, Spans, event_key
 
-FORMAT = 1
+FORMAT = 2
+SERVICE_FORMAT = 1
+READABLE = (1, 2)  # format 1: the previous release's (every id, spans as pairs); still read
 
 
 def _clock(clock: ClockState) -> list[Any]:
     return [
         clock.priority,
-        [list(s) for s in clock.segments],
+        [t for span in clock.closed for t in span],
+        clock.open_start,
         clock.stopped_at,
         clock.level,
         [list(p) for p in clock.published],
         clock.outcomes,
+        clock.used,
+        list(clock.reached),
+        clock.measure,
+        clock.measured,
     ]
 
 
 def _unclock(data: list[Any]) -> ClockState:
-    priority, segments, stopped_at, level, published, outcomes = data
+    priority, flat, open_start, stopped_at, level, published, outcomes, used, reached, measure, measured = data
     return ClockState(
         priority=priority,
-        segments=tuple((s, e) for s, e in segments),
+        closed=Spans([(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]),
+        open_start=open_start,
+        stopped_at=stopped_at,
+        level=level,
+        published=tuple((lv, at) for lv, at in published),
+        outcomes=outcomes,
+        used=used,
+        reached=tuple(reached),
+        measure=measure,
+        measured=measured,
+    )
+
+
+def _unclock_v1(data: list[Any]) -> ClockState:
+    # Format 1 kept no running figures: they are measured again (``clock.rescheduled``, or the
+    # first event of a stopped clock that is reopened).
+    priority, segments, stopped_at, level, published, outcomes = data
+    open_start = segments[-1][0] if segments and segments[-1][1] is None else None
+    return ClockState(
+        priority=priority,
+        closed=Spans([(s, e) for s, e in segments if e is not None]),
+        open_start=open_start,
         stopped_at=stopped_at,
         level=level,
         published=tuple((lv, at) for lv, at in published),
@@ -54,18 +92,28 @@ def encode_state(state: TicketState) -> bytes:
             "R": _clock(state.resolution),
             "P": state.paused,
             "D": state.resolved,
-            "e": sorted(state.seen),
+            "e": base64.b64encode(b"".join(state.seen.ordered())).decode("ascii"),
             "v": state.version,
+            "n": state.events,
         },
         separators=(",", ":"),
     ).encode()
 
 
 def decode_state(raw: bytes) -> TicketState:
-    """Read what ``encode_state`` wrote (schedules empty: see ``clock.rescheduled``)."""
+    """Read what ``encode_state`` wrote, or the previous release wrote (schedules empty:
+    see ``clock.rescheduled``)."""
     d = json.loads(raw)
-    if d.get("f") != FORMAT:
+    if d.get("f") not in READABLE:
         raise ValueError(f"unknown ticket state format {d.get('f')!r}")
+    if d["f"] == 1:
+        # Every id the ticket ever accepted, sorted: the window keeps the last DEDUP_WINDOW of them.
+        ids: list[str] = d["e"]
+        unclock, seen, events = _unclock_v1, RecentIds.of([event_key(i) for i in ids]), len(ids)
+    else:
+        digests = base64.b64decode(d["e"])
+        keys = [digests[i : i + 16] for i in range(0, len(digests), 16)]
+        unclock, seen, events = _unclock, RecentIds.of(keys), d["n"]
     return TicketState(
         ticket_id=d["t"],
         priority=d["p"],
@@ -73,12 +121,13 @@ def decode_state(raw: bytes) -> TicketState:
         service_id=d["s"],
         opened_at=d["o"],
         in_hours=d["h"],
-        response=_unclock(d["r"]),
-        resolution=_unclock(d["R"]),
+        response=unclock(d["r"]),
+        resolution=unclock(d["R"]),
         paused=d["P"],
         resolved=d["D"],
-        seen=frozenset(d["e"]),
+        seen=seen,
         version=d["v"],
+        events=events,
     )
 
 
@@ -86,7 +135,7 @@ def encode_service(state: ServiceState) -> bytes:
     """Serialise a service's state."""
     return json.dumps(
         {
-            "f": FORMAT,
+            "f": SERVICE_FORMAT,
             "s": state.service_id,
             "ps": state.period_start,
             "a": state.accounted,
@@ -105,7 +154,7 @@ def encode_service(state: ServiceState) -> bytes:
 def decode_service(raw: bytes) -> ServiceState:
     """Read what ``encode_service`` wrote."""
     d = json.loads(raw)
-    if d.get("f") != FORMAT:
+    if d.get("f") != SERVICE_FORMAT:
         raise ValueError(f"unknown service state format {d.get('f')!r}")
     return ServiceState(
         service_id=d["s"],

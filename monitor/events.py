@@ -3,15 +3,29 @@
 One JSON object per line in files, one per Kafka message. ``parse_event``
 turns raw bytes into a typed event or raises ``EventRejected`` with a reason a
 person can act on.
+
+Limits (``monitor.limits``), each refused with a reason naming it: an event is
+at most ``MAX_EVENT_BYTES`` (64 KiB) of JSON; ids and names (``event_id``,
+``ticket_id``, ``customer_id``, ``service_id``, ``probe_id``, ``priority``)
+are 1 to ``MAX_ID_LENGTH`` (256) characters; instants (``occurred_at``,
+``starts_at``, ``ends_at``) are RFC 3339 texts with an offset (never a JSON
+number or a number in a string) between 1970-01-01 and 9960-12-31 UTC;
+``latency_ms`` is a finite number from 0 to one day. Unknown extra fields pass
+through, inside the size limit.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -21,21 +35,73 @@ from pydantic import (
 )
 
 from monitor.errors import EventRejected
+from monitor.limits import EARLIEST, LATEST, MAX_EVENT_BYTES, MAX_ID_LENGTH, MAX_LATENCY_MS, RANGE_TEXT
 
-NonEmpty = Annotated[str, Field(min_length=1)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Name = Annotated[str, Field(max_length=MAX_ID_LENGTH)]
+
+_RFC3339_START = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _instant_text(value: object) -> object:
+    # pydantic's lax mode reads a JSON number, or a number in a string, as seconds since the epoch.
+    if not isinstance(value, str):
+        raise ValueError(f"must be an RFC 3339 text with an offset (e.g. 2026-11-30T09:00:00+08:00), not {value!r}")
+    if not _RFC3339_START.match(value):
+        raise ValueError(f"{value!r} is not an RFC 3339 date and time (write e.g. 2026-11-30T09:00:00+08:00)")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    # Aware subtraction works on the offsets; converting to UTC could overflow near year 1 or 9999.
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"{value.isoformat()} is outside the supported range {RANGE_TEXT}")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant_text), AfterValidator(_in_range)]
+
+
+def _latency_number(value: object) -> object:
+    # Before conversion: pydantic would call NaN "not >= 0", read a 400-digit integer as a float,
+    # and take true or "12" for numbers.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a JSON number of milliseconds, not {value!r}")
+    if isinstance(value, float) and math.isnan(value):
+        raise ValueError("NaN is not a number of milliseconds")
+    if isinstance(value, float) and math.isinf(value):
+        raise ValueError(f"not a finite number (Infinity, or too large for a float); the limit is {MAX_LATENCY_MS} ms")
+    if isinstance(value, int) and abs(value) > MAX_LATENCY_MS:
+        shown = str(value) if abs(value) < 10**20 else f"a {len(str(abs(value)))}-digit number"
+        raise ValueError(f"{shown} is outside 0..{MAX_LATENCY_MS} ms (one day)")
+    return value
+
+
+def _latency_range(value: float) -> float:
+    if not 0 <= value <= MAX_LATENCY_MS:
+        raise ValueError(f"{value} is outside 0..{MAX_LATENCY_MS} ms (one day)")
+    return value
+
+
+Latency = Annotated[
+    float,
+    BeforeValidator(_latency_number),
+    Field(allow_inf_nan=False, json_schema_extra={"minimum": 0, "maximum": MAX_LATENCY_MS}),
+    AfterValidator(_latency_range),
+]
 
 
 class _Base(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    event_id: NonEmpty = Field(description="Unique id of this event; repeats are skipped.")
-    occurred_at: AwareDatetime = Field(
-        description="When it happened (event time), RFC 3339 with an offset."
+    event_id: NonEmpty = Field(description="Unique id of this event (1-256 characters); repeats are skipped.")
+    occurred_at: Instant = Field(
+        description="When it happened (event time), RFC 3339 with an offset, 1970-01-01..9960-12-31 UTC."
     )
 
 
 class _Event(_Base):
-    ticket_id: NonEmpty = Field(description="The ticket this event belongs to.")
+    ticket_id: NonEmpty = Field(description="The ticket this event belongs to (1-256 characters).")
 
 
 class TicketOpened(_Event):
@@ -43,8 +109,8 @@ class TicketOpened(_Event):
 
     type: Literal["ticket.opened"]
     priority: NonEmpty
-    customer_id: str | None = None
-    service_id: str | None = None
+    customer_id: Name | None = None
+    service_id: Name | None = None
 
 
 class TicketAcknowledged(_Event):
@@ -91,7 +157,9 @@ class ProbeResult(_Base):
     service_id: NonEmpty = Field(description="The monitored service (a key of the policy's services).")
     probe_id: NonEmpty = Field(description="The probe location; a service is down while most locations fail.")
     ok: StrictBool = Field(description="Whether the check succeeded.")
-    latency_ms: float | None = Field(None, ge=0, description="Response time of the check, milliseconds.")
+    latency_ms: Latency | None = Field(
+        None, description="Response time of the check, milliseconds: finite, 0 to 86,400,000 (one day)."
+    )
 
 
 class MaintenanceScheduled(_Base):
@@ -99,8 +167,8 @@ class MaintenanceScheduled(_Base):
 
     type: Literal["maintenance.scheduled"]
     service_id: NonEmpty = Field(description="The service under maintenance.")
-    starts_at: AwareDatetime = Field(description="Start of the window, RFC 3339 with an offset.")
-    ends_at: AwareDatetime = Field(description="End of the window (exclusive), after starts_at.")
+    starts_at: Instant = Field(description="Start of the window, RFC 3339 with an offset.")
+    ends_at: Instant = Field(description="End of the window (exclusive), after starts_at.")
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> MaintenanceScheduled:
@@ -141,6 +209,9 @@ _adapter: TypeAdapter[Any] = TypeAdapter(
 
 def parse_event(raw: bytes | str) -> TicketEvent | ServiceEvent:
     """Decode and validate one JSON event; raise EventRejected with the reason."""
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > MAX_EVENT_BYTES:
+        raise EventRejected(f"event is {size} bytes; the limit is {MAX_EVENT_BYTES}")
     try:
         return _adapter.validate_json(raw)  # type: ignore[no-any-return]
     except ValidationError as error:
@@ -164,6 +235,8 @@ def describe(error: ValidationError) -> str:
             return "not a JSON object"
         if kind == "missing":
             parts.append(f"missing field {loc!r}")
+        elif kind == "string_too_long":
+            parts.append(f"{loc}: {len(e['input'])} characters; the limit is {e['ctx']['max_length']}")
         elif kind == "timezone_aware":
             parts.append(f"{loc}: timestamp has no offset (write e.g. 2026-11-30T09:00:00+08:00)")
         else:

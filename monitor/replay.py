@@ -52,41 +52,55 @@ class Replay:
     _seq: int = 0
 
     def feed(self, line: int, raw: bytes | str) -> tuple[list[dict[str, Any]], Rejection | None]:
-        """Apply one raw event; return the records published and any rejection."""
+        """Apply one raw event; return the records published and any rejection.
+
+        No line stops the replay: an unexpected error inside the core becomes a rejection
+        (``internal error: ...``) after whatever the line had published already.
+        """
+        records: list[dict[str, Any]] = []
+        try:
+            return records, self._feed(line, raw, records)
+        except Exception as error:  # one bad line must not cost the rest of the file
+            return records, Rejection(line, f"internal error: {type(error).__name__}: {error}")
+
+    def _feed(self, line: int, raw: bytes | str, records: list[dict[str, Any]]) -> Rejection | None:
         try:
             event = parse_event(raw.rstrip())
         except EventRejected as error:
-            return [], Rejection(line, error.reason)
+            return Rejection(line, error.reason)
         at = to_us(event.occurred_at)
         if isinstance(event, ProbeResult | MaintenanceScheduled):
             service = self.services.get(event.service_id)
             try:
                 service_decision = apply_service_event(service, event, self.policy)
             except EventRejected as error:
-                return [], Rejection(line, error.reason, event.event_id)
-            records = self.advance(at, inclusive=False)
+                return Rejection(line, error.reason, event.event_id)
+            self.advance(at, inclusive=False, into=records)
             current_service = self.services.get(event.service_id)
             if current_service is not service:
                 service_decision = apply_service_event(current_service, event, self.policy)
             records.extend(self._carry_out(service_decision))
-            return records, None
+            return None
         now = at if self.clock_us is None else max(self.clock_us, at)
         state = self.tickets.get(event.ticket_id)
         try:
             # Decide first, so a rejected event (say, dated far ahead) moves no clock.
             decision = apply_event(state, event, self.policy, now)
         except EventRejected as error:
-            return [], Rejection(line, error.reason, event.event_id, event.ticket_id)
-        records = self.advance(at, inclusive=False)
+            return Rejection(line, error.reason, event.event_id, event.ticket_id)
+        self.advance(at, inclusive=False, into=records)
         current = self.tickets.get(event.ticket_id)
         if current is not state and current is not None:
             decision = apply_event(current, event, self.policy, now)
         records.extend(self._carry_out(decision))
-        return records, None
+        return None
 
-    def advance(self, until_us: int, *, inclusive: bool = True) -> list[dict[str, Any]]:
-        """Fire every wake-up due before ``until_us`` (or at it, if inclusive)."""
-        records: list[dict[str, Any]] = []
+    def advance(
+        self, until_us: int, *, inclusive: bool = True, into: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Fire every wake-up due before ``until_us`` (or at it, if inclusive); the records
+        are appended to ``into`` (as they come, so none is lost to an error) and returned."""
+        records: list[dict[str, Any]] = [] if into is None else into
         heap = self._heap
         while heap and (heap[0][0] <= until_us if inclusive else heap[0][0] < until_us):
             due, _, key, version, is_service = heapq.heappop(heap)
@@ -126,6 +140,7 @@ def replay_lines(
 ) -> Iterator[dict[str, Any] | Rejection]:
     """Replay raw JSON lines; yield published records and rejections in order."""
     driver = Replay(policy)
+    number = 0
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -136,4 +151,11 @@ def replay_lines(
     if until_us is None:
         until_us = driver.clock_us
     if until_us is not None:
-        yield from driver.advance(until_us)
+        final: list[dict[str, Any]] = []
+        try:
+            driver.advance(until_us, into=final)
+        except Exception as error:  # as in ``feed``: report it, keep what was published
+            yield from final
+            yield Rejection(number, f"internal error while advancing to the end: {type(error).__name__}: {error}")
+            return
+        yield from final
