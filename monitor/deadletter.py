@@ -16,11 +16,12 @@ import hashlib
 from typing import Any
 
 from monitor.instants import format_us
+from monitor.limits import MAX_ID_LENGTH
 
 SCHEMA_VERSION = 1
 MAX_ORIGINAL_BYTES = 256 * 1024  # raw bytes of the original kept (base64 makes them 4/3 as long)
 MAX_REASON_CHARS = 1_000
-MAX_ID_CHARS = 256  # event, ticket and service ids copied from the input; the original holds them whole
+MAX_ID_CHARS = MAX_ID_LENGTH  # ids copied from the input (longer ones are refused); the original holds them whole
 MAX_DEAD_LETTER_BYTES = 400_000  # upper bound of a dead letter's UTF-8 JSON (topic names are <= 249 chars)
 
 
