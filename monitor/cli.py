@@ -98,6 +98,21 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--json", action="store_true", help="print raw JSON records")
     tail.set_defaults(run=_tail)
 
+    explain = commands.add_parser(
+        "explain", help="the audit timeline of one ticket: spans, skipped hours, levels, records",
+        description="Replay a file of events and show how one ticket's clocks counted: each event, each running "
+        "span with the business time it counted and the closed hours it skipped (with the calendar rule), each "
+        "level's due instant, and the records replay publishes for it.",
+    )
+    explain.add_argument("--policy", required=True, help="policy YAML file")
+    explain.add_argument("--events", required=True, help="JSON-lines events file (all tickets: other tickets' "
+                         "events move the event-time clock as in replay), or - for stdin")
+    explain.add_argument("--until", type=_instant, help="advance the clock to this RFC 3339 time at the end "
+                         "(default: the last event's time)")
+    explain.add_argument("--json", action="store_true", help="print the timeline as one JSON object")
+    explain.add_argument("ticket", metavar="TICKET_ID", help="the ticket to explain")
+    explain.set_defaults(run=_explain)
+
     policy = commands.add_parser("policy", help="work with policy files")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
     check = policy_commands.add_parser("check", help="validate a policy and summarise it")
@@ -205,6 +220,25 @@ def _tail(args: argparse.Namespace) -> int:
     from monitor.tail import tail
 
     asyncio.run(tail(_settings(args), raw=args.json))
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from monitor.explain import as_dict, explain, render_text
+
+    policy = load_policy(args.policy)
+    if args.events == "-":
+        timeline = explain(policy, sys.stdin.buffer, args.ticket, args.until)
+    else:
+        try:
+            source = open(args.events, "rb")  # noqa: SIM115 - closed below
+        except OSError as error:
+            raise UsageError(f"cannot read events file {args.events}: {error.strerror}") from None
+        with source:
+            timeline = explain(policy, source, args.ticket, args.until)
+    if not timeline.events:
+        raise UsageError(f"no event of ticket {args.ticket!r} in {args.events}")
+    print(json.dumps(as_dict(timeline, policy), ensure_ascii=False) if args.json else render_text(timeline, policy))
     return EXIT_OK
 
 

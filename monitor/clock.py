@@ -38,6 +38,7 @@ from monitor.events import (
     TicketOpened,
     TicketPaused,
     TicketPriorityChanged,
+    TicketRated,
     TicketReopened,
     TicketResolved,
     TicketResumed,
@@ -123,6 +124,7 @@ class TicketState(NamedTuple):
     seen: RecentIds = RecentIds()  # digests of the last event ids (see monitor.history)
     version: int = 0
     events: int = 0  # accepted events, opened included
+    rated: bool = False  # a ticket.rated was accepted (one per ticket)
 
     def clock(self, metric: str) -> ClockState:
         """Return the clock named ``metric``."""
@@ -442,7 +444,28 @@ def _transition(
         if not resolution.stopped:
             resolution = resolution._replace(priority=event.priority)
         return state._replace(priority=event.priority, response=response, resolution=resolution)
+    if isinstance(event, TicketRated):
+        if state.resolution.outcomes == 0:
+            raise EventRejected(f"ticket {state.ticket_id!r} has not been resolved yet, so it cannot be rated")
+        if state.rated:
+            raise EventRejected(f"ticket {state.ticket_id!r} already rated")
+        effects.append(Publish(_rating(state, policy, event.score, at)))
+        return state._replace(rated=True)
     raise EventRejected(f"unsupported event type {event.type!r}")  # pragma: no cover
+
+
+def _rating(state: TicketState, policy: Policy, score: int, at: int) -> dict[str, Any]:
+    """The ``sla.rating`` record of a customer's rating, at its event time in the resolution calendar's zone."""
+    zone = targets_of(state, policy, "resolution").calendar.timezone
+    record: dict[str, Any] = {"type": "sla.rating", "id": f"{state.ticket_id}:rating",
+                              "schema_version": SCHEMA_VERSION, "ticket_id": state.ticket_id}
+    if state.customer_id is not None:
+        record["customer_id"] = state.customer_id
+    if state.service_id is not None:
+        record["service_id"] = state.service_id
+    record["score"] = score
+    record["at"] = format_us(at, zone)
+    return record
 
 
 def _stop(

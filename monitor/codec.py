@@ -95,6 +95,7 @@ def encode_state(state: TicketState) -> bytes:
             "e": base64.b64encode(b"".join(state.seen.ordered())).decode("ascii"),
             "v": state.version,
             "n": state.events,
+            "rt": state.rated,
         },
         separators=(",", ":"),
     ).encode()
@@ -128,6 +129,7 @@ def decode_state(raw: bytes) -> TicketState:
         seen=seen,
         version=d["v"],
         events=events,
+        rated=d.get("rt", False),  # absent before ticket.rated existed
     )
 
 

@@ -35,7 +35,15 @@ from pydantic import (
 )
 
 from monitor.errors import EventRejected
-from monitor.limits import EARLIEST, LATEST, MAX_EVENT_BYTES, MAX_ID_LENGTH, MAX_LATENCY_MS, RANGE_TEXT
+from monitor.limits import (
+    EARLIEST,
+    LATEST,
+    MAX_COMMENT_LENGTH,
+    MAX_EVENT_BYTES,
+    MAX_ID_LENGTH,
+    MAX_LATENCY_MS,
+    RANGE_TEXT,
+)
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 Name = Annotated[str, Field(max_length=MAX_ID_LENGTH)]
@@ -177,6 +185,16 @@ class MaintenanceScheduled(_Base):
         return self
 
 
+class TicketRated(_Event):
+    """The customer rated the service of a resolved ticket (once per ticket)."""
+
+    type: Literal["ticket.rated"]
+    score: Annotated[int, Field(strict=True, ge=1, le=5)] = Field(description="Satisfaction, 1 (worst) to 5 (best).")
+    comment: Annotated[str, Field(max_length=MAX_COMMENT_LENGTH)] | None = Field(
+        None, description=f"The customer's words (at most {MAX_COMMENT_LENGTH} characters); not republished."
+    )
+
+
 ServiceEvent = ProbeResult | MaintenanceScheduled
 SERVICE_EVENT_TYPES = (ProbeResult, MaintenanceScheduled)
 
@@ -187,7 +205,8 @@ TicketEvent = Annotated[
     | TicketReopened
     | TicketPaused
     | TicketResumed
-    | TicketPriorityChanged,
+    | TicketPriorityChanged
+    | TicketRated,
     Field(discriminator="type"),
 ]
 EVENT_TYPES = (
@@ -198,6 +217,7 @@ EVENT_TYPES = (
     TicketPaused,
     TicketResumed,
     TicketPriorityChanged,
+    TicketRated,
 )
 ALL_EVENT_TYPES = (*EVENT_TYPES, *SERVICE_EVENT_TYPES)
 KNOWN_TYPES = tuple(t.model_fields["type"].annotation.__args__[0] for t in ALL_EVENT_TYPES)  # type: ignore[union-attr]

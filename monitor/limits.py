@@ -9,6 +9,7 @@ Input
     MAX_ID_LENGTH        characters of an id or name in an event (event_id, ticket_id, ...)
     EARLIEST, LATEST     instants accepted in events (occurred_at, starts_at, ends_at), UTC
     MAX_LATENCY_MS       a probe result's latency_ms
+    MAX_COMMENT_LENGTH   characters of a rating's comment
 
 Per ticket
     DEDUP_WINDOW         event ids remembered for de-duplication (the most recent ones)
@@ -37,6 +38,7 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9960, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
 RANGE_TEXT = "1970-01-01..9960-12-31 (UTC)"
 MAX_LATENCY_MS = 86_400_000  # one day
+MAX_COMMENT_LENGTH = 4_000  # well inside MAX_EVENT_BYTES even as escaped JSON
 
 DEDUP_WINDOW = 1_000
 MAX_EVENTS_PER_TICKET = 10_000

@@ -235,6 +235,8 @@ class Metrics:
                                     ["metric", "threshold"], registry=r)
         self.breaches = PromCounter("sla_breaches_published", "sla.breach records acknowledged by the broker.",
                                     ["metric"], registry=r)
+        self.ratings = PromCounter("sla_ratings_published", "sla.rating records (customer ratings) acknowledged "
+                                   "by the broker, by score.", ["score"], registry=r)
         self.outcomes = PromCounter("sla_outcomes_published", "sla.outcome records acknowledged by the broker.",
                                     ["priority", "metric", "outcome"], registry=r)
         self.lateness = PromHistogram("sla_alert_lateness_seconds",
@@ -267,10 +269,15 @@ class Metrics:
             self.dead_letters.labels(reason)
         for kind in ("warning", "breach"):
             self.lateness.labels(kind)
+        for score in range(1, 6):
+            self.ratings.labels(str(score))
 
     def published(self, record: dict[str, Any], now_us: int) -> None:
         """Count one record the broker acknowledged (and how late an alert was)."""
         kind = record["type"]
+        if kind == "sla.rating":
+            self.ratings.labels(str(record["score"])).inc()
+            return
         metric = record["metric"]
         if kind == "sla.warning":
             self.warnings.labels(metric, str(record["threshold"])).inc()

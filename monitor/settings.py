@@ -107,4 +107,5 @@ class Settings(BaseSettings):
             "sla.warning": self.topic_warnings,
             "sla.breach": self.topic_breaches,
             "sla.outcome": self.topic_outcomes,
+            "sla.rating": self.topic_outcomes,  # customer ratings travel with the outcomes
         }

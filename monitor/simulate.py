@@ -83,7 +83,11 @@ def plan_ticket(rng: random.Random, policy: Policy, ticket_id: str, start: float
     if rng.random() < 0.1:
         reopened = done + resolution * rng.uniform(0.05, 0.2)
         events.append((reopened, {"type": "ticket.reopened"}))
-        events.append((reopened + resolution * rng.uniform(0.1, 0.5), {"type": "ticket.resolved"}))
+        done = reopened + resolution * rng.uniform(0.1, 0.5)
+        events.append((done, {"type": "ticket.resolved"}))
+    if rng.random() < 0.3:  # some customers answer the satisfaction survey
+        score = rng.choices((1, 2, 3, 4, 5), (0.05, 0.08, 0.17, 0.35, 0.35))[0]
+        events.append((done + resolution * rng.uniform(0.05, 0.3), {"type": "ticket.rated", "score": score}))
     return events
 
 

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from monitor.kafka import client_kwargs
 from monitor.settings import Settings
 
-_COLOURS = {"sla.warning": "\x1b[33m", "sla.breach": "\x1b[31m", "sla.outcome": "\x1b[32m", "sla.dead_letter": "\x1b[35m"}
+_COLOURS = {"sla.warning": "\x1b[33m", "sla.breach": "\x1b[31m", "sla.outcome": "\x1b[32m", "sla.dead_letter": "\x1b[35m", "sla.rating": "\x1b[36m"}
 
 
 def render(record: dict[str, Any], colour: bool) -> str:
@@ -20,6 +20,8 @@ def render(record: dict[str, Any], colour: bool) -> str:
     kind = record.get("type", "?")
     if kind == "sla.dead_letter":
         text = f"{'DEAD LETTER':<11} {record.get('source', {})} {record.get('reason')}"
+    elif kind == "sla.rating":
+        text = f"{record.get('at', '')[11:19]}  {'RATED':<9} {record.get('ticket_id', '')} {record.get('score')}/5"
     else:
         label = {"sla.warning": f"WARN {record.get('threshold', 0):.0%}", "sla.breach": "BREACH", "sla.outcome": f"{str(record.get('status', '')).upper()}"}.get(kind, kind)
         if "ticket_id" in record:
