@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.budget import month_start
-from monitor.contracts import CENT, Contract
+from monitor.contracts import CENT, Contract, ReportRules
 from monitor.errors import UsageError
 from monitor.instants import format_us, from_us, to_us
 from monitor.policy import Policy
@@ -128,6 +128,7 @@ class CustomerReport:
     record: dict[str, Any]
     daily: tuple[DayFigures, ...]
     contract: Contract
+    rules: ReportRules
 
 
 @dataclass(slots=True)
@@ -336,7 +337,7 @@ class ReportBuilder:
             "improvement_plan_due": (month.last_day + timedelta(days=rules.improvement_days)).isoformat()
             if streak >= rules.improvement_after else None,
         }
-        return CustomerReport(record, self._days(customer, breaches), contract)
+        return CustomerReport(record, self._days(customer, breaches), contract, rules)
 
     def _priorities(self, tally: _Tally) -> list[str]:
         extra = sorted({p for p, _, _ in tally.outcomes} - set(self.policy.priorities))
