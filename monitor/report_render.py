@@ -260,7 +260,7 @@ def render_html(report: CustomerReport, *, records_read: int | None = None) -> s
         parts.append('<table id="breaches"><thead><tr><th>ticket</th><th>metric</th><th>priority</th><th>service</th>'
                      "<th>deadline</th><th>breached at</th></tr></thead><tbody>")
         parts += [f'<tr><td>{e(b["ticket_id"])}</td><td>{e(b["metric"])}</td><td>{e(b["priority"])}</td>'
-                  f'<td>{e(b.get("service_id") or "—")}</td><td>{e(b["deadline"])}</td><td>{e(b["at"])}</td></tr>'
+                  f'<td>{e(b.get("service_id") or "—")}</td><td>{_when(b["deadline"])}</td><td>{_when(b["at"])}</td></tr>'
                   for b in r["breaches"]]
         parts.append("</tbody></table>")
     else:
@@ -295,6 +295,12 @@ def render_html(report: CustomerReport, *, records_read: int | None = None) -> s
                  f"cents at the end; percentages rounded down.</p>")
     parts.append("</main></body></html>\n")
     return "\n".join(parts)
+
+
+def _when(text: str) -> str:
+    """``2026-11-03 14:21`` with the full RFC 3339 time as a tooltip."""
+    short = text[:16].replace("T", " ")
+    return f'<time datetime="{_e(text)}" title="{_e(text)}">{_e(short)}</time>'
 
 
 def _css(met: bool | None) -> str:
