@@ -75,6 +75,7 @@ async def ensure_topics(settings: Settings) -> int:
             settings.topic_breaches: partitions,
             settings.topic_outcomes: partitions,
             settings.topic_dead_letter: partitions,
+            settings.topic_reports: 1,  # a few records a month
         }
         for name in (repartition, wakeups):
             if name in existing and existing[name] != partitions:

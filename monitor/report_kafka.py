@@ -28,16 +28,12 @@ def source_topics(settings: Settings) -> tuple[str, str, str]:
 
 async def read_topics(settings: Settings, feed: Feed, progress: Progress | None = None) -> int:
     """Feed every message of the source topics, from the beginning up to the end they have now; return how many."""
+    counts = await _partition_counts(settings, source_topics(settings))
+    partitions = [TopicPartition(topic, p) for topic, count in counts.items() for p in range(count)]
     consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False, auto_offset_reset="earliest",
                                 group_id=None)
     await consumer.start()
     try:
-        existing = await consumer.topics()  # fetches the cluster's metadata
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in source_topics(settings) if topic in existing
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
         if not partitions:
             raise UsageError(f"none of the topics {', '.join(source_topics(settings))} exists on "
                              f"{settings.kafka_bootstrap}: is the worker running there (or give --records FILE)?")
@@ -66,18 +62,28 @@ async def read_topics(settings: Settings, feed: Feed, progress: Progress | None 
         await consumer.stop()
 
 
-async def publish_reports(settings: Settings, records: Iterable[dict[str, Any]]) -> int:
-    """Send each report record to the reports topic keyed by its id (creating the topic if needed); return how many."""
+async def _partition_counts(settings: Settings, topics: Iterable[str]) -> dict[str, int]:
     admin = AIOKafkaAdminClient(**client_kwargs(settings))
     await admin.start()
     try:
-        topics = {t["topic"] for t in await admin.describe_topics() if t.get("error_code", 0) == 0 and t["partitions"]}
-        if settings.topic_reports not in topics:
+        described = await admin.describe_topics()  # all topics: naming them could auto-create them
+    finally:
+        await admin.close()
+    counts = {t["topic"]: len(t["partitions"]) for t in described if t.get("error_code", 0) == 0 and t["partitions"]}
+    return {topic: counts[topic] for topic in topics if topic in counts}
+
+
+async def publish_reports(settings: Settings, records: Iterable[dict[str, Any]]) -> int:
+    """Send each report record to the reports topic keyed by its id (creating the topic if needed); return how many."""
+    if settings.topic_reports not in await _partition_counts(settings, [settings.topic_reports]):
+        admin = AIOKafkaAdminClient(**client_kwargs(settings))
+        await admin.start()
+        try:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics([NewTopic(settings.topic_reports, 1, settings.replication_factor,
                                                     topic_configs=retention_config(settings))])
-    finally:
-        await admin.close()
+        finally:
+            await admin.close()
     producer = AIOKafkaProducer(**client_kwargs(settings), acks="all")
     await producer.start()
     sent = 0
