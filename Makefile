@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 tools:
 	scripts/prometheus.sh install
 	scripts/deploy-tools.sh install
+	scripts/browser.sh install
 
 demo: $(STAMP)
 	scripts/demo.sh

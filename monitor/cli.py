@@ -113,6 +113,27 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("ticket", metavar="TICKET_ID", help="the ticket to explain")
     explain.set_defaults(run=_explain)
 
+    report = commands.add_parser(
+        "report", help="the monthly contract report of each customer, from published records",
+        description="Build the monthly service report of each contract customer (KPIs, breaches, availability, "
+        "service credits, improvement plan) from the records sla-monitor published: a file of them "
+        "(what `replay` prints) or the output topics on Kafka.",
+    )
+    report.add_argument("--policy", required=True, help="policy YAML file with a contracts section")
+    report.add_argument("--month", required=True, help="YYYY-MM in the policy's report zone, or 'previous' (the "
+                        "month before the current one)")
+    report.add_argument("--customer", help="only this contract customer (default: every one, in policy order)")
+    report.add_argument("--records", help="JSON-lines records file, or - for stdin (default: read the output "
+                        "topics from Kafka)")
+    report.add_argument("--format", choices=("json", "csv", "html", "markdown"),
+                        help="json (default when stdout is not a terminal), markdown (default on a terminal), "
+                        "html or csv (both need --out)")
+    report.add_argument("--out", help="folder to write one file per customer (CSV: two) instead of stdout")
+    report.add_argument("--publish", action="store_true", help="also send each JSON report to the reports topic "
+                        "(SLA_TOPIC_REPORTS, default sla.reports), keyed by its id")
+    report.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP)")
+    report.set_defaults(run=_report)
+
     policy = commands.add_parser("policy", help="work with policy files")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
     check = policy_commands.add_parser("check", help="validate a policy and summarise it")
@@ -240,6 +261,11 @@ def _explain(args: argparse.Namespace) -> int:
         raise UsageError(f"no event of ticket {args.ticket!r} in {args.events}")
     print(json.dumps(as_dict(timeline, policy), ensure_ascii=False) if args.json else render_text(timeline, policy))
     return EXIT_OK
+
+def _report(args: argparse.Namespace) -> int:
+    from monitor.report_cli import run_report
+
+    return run_report(args, _settings(args))
 
 
 def _policy_check(args: argparse.Namespace) -> int:

@@ -75,6 +75,7 @@ async def ensure_topics(settings: Settings) -> int:
             settings.topic_breaches: partitions,
             settings.topic_outcomes: partitions,
             settings.topic_dead_letter: partitions,
+            settings.topic_reports: 1,  # a few records a month
         }
         for name in (repartition, wakeups):
             if name in existing and existing[name] != partitions:
@@ -88,8 +89,10 @@ async def ensure_topics(settings: Settings) -> int:
                 f"topic {probes} has {existing[probes]} partitions but {settings.topic_events} has {partitions}; "
                 "one worker handles a partition number of both, so give them the same count"
             )
+        kept = retained_topics(settings)
         missing = [
-            NewTopic(name, count, settings.replication_factor)
+            NewTopic(name, count, settings.replication_factor,
+                     topic_configs=retention_config(settings) if name in kept else None)
             for name, count in wanted.items()
             if name not in existing
         ]
@@ -99,6 +102,16 @@ async def ensure_topics(settings: Settings) -> int:
         return partitions
     finally:
         await admin.close()
+
+
+def retained_topics(settings: Settings) -> tuple[str, ...]:
+    """Output topics the monthly report reads back (or writes), kept for ``output_retention_days``."""
+    return (settings.topic_warnings, settings.topic_breaches, settings.topic_outcomes, settings.topic_reports)
+
+
+def retention_config(settings: Settings) -> dict[str, str]:
+    """Topic configuration of the retained output topics."""
+    return {"retention.ms": str(settings.output_retention_days * 86_400_000)}
 
 
 async def _partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:

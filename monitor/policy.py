@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from monitor.calendar import DAY_SECONDS, HORIZON_DAYS, MAX_CLOSED_DAYS, BusinessCalendar, Interval
+from monitor.contracts import Contract, ContractDoc, ReportDoc, ReportRules, compile_contracts, compile_report
 from monitor.durations import format_duration, parse_duration
 from monitor.errors import PolicyError, Problem
 
@@ -118,6 +119,8 @@ class PolicyDoc(_Strict):
     overrides: list[OverrideDoc] = Field(default_factory=list)
     services: dict[str, ServiceDoc] = Field(default_factory=dict)
     maintenance: MaintenanceDoc = Field(default_factory=MaintenanceDoc)
+    contracts: dict[str, ContractDoc] = Field(default_factory=dict)
+    report: ReportDoc = Field(default_factory=ReportDoc)
 
 
 # -- compiled policy (what the core uses) -----------------------------------------
@@ -180,6 +183,8 @@ class Policy:
     overrides: tuple[Override, ...] = ()
     services: Mapping[str, ServiceTarget] = field(default_factory=dict)
     min_notice_us: int = 24 * 3600 * 1_000_000
+    contracts: Mapping[str, Contract] = field(default_factory=dict)
+    report: ReportRules = field(default_factory=ReportRules)
     _cache: dict[tuple[str, str | None, str | None, bool], ClockTargets] = field(
         default_factory=dict, repr=False
     )
@@ -351,6 +356,8 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(Problem(f"services.{name}.timezone", f"unknown time zone {service.timezone!r} (use an IANA name such as Asia/Shanghai)"))
 
+    contracts = compile_contracts(doc.contracts, doc.services, doc.targets, problems)
+
     if not problems:
         _check_horizon(doc, calendars, problems)
 
@@ -366,6 +373,8 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
         ),
         services=services,
         min_notice_us=doc.maintenance.min_notice,
+        contracts=contracts,
+        report=compile_report(doc.report),
     )
 
 

@@ -155,6 +155,21 @@ class SlaDeadLetter(BaseModel):
     service_id: str | None = None
 
 
+class SlaRating(BaseModel):
+    """A customer rated a resolved ticket (published on the outcomes topic)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["sla.rating"]
+    id: str = Field(description="ticket:rating; a ticket is rated at most once.")
+    schema_version: Literal[1] = Field(description="Version of this record schema.")
+    ticket_id: str
+    score: int = Field(ge=1, le=5, description="The customer's satisfaction, 1 (worst) to 5 (best).")
+    at: AwareDatetime = Field(description="When the customer rated (the rating event's occurred_at).")
+    customer_id: str | None = None
+    service_id: str | None = None
+
+
 SlaRecord = Annotated[SlaWarning | SlaBreach | SlaOutcome, Field(discriminator="type")]
-RECORD_TYPES = (SlaWarning, SlaBreach, SlaOutcome, SlaDeadLetter)
+RECORD_TYPES = (SlaWarning, SlaBreach, SlaOutcome, SlaRating, SlaDeadLetter)
 SERVICE_RECORD_TYPES = (ServiceWarning, ServiceBreach, ServiceOutcome)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from monitor.events import ALL_EVENT_TYPES
 from monitor.records import RECORD_TYPES, SERVICE_RECORD_TYPES
+from monitor.report_record import SlaReport
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -45,7 +46,7 @@ def generate() -> dict[str, dict[str, Any]]:
     """Return file name -> schema for every message type."""
     out: dict[str, dict[str, Any]] = {}
     services = {_file_name(m): m for m in SERVICE_RECORD_TYPES}
-    for model in (*ALL_EVENT_TYPES, *RECORD_TYPES):
+    for model in (*ALL_EVENT_TYPES, *RECORD_TYPES, SlaReport):
         name = _file_name(model)
         if name in services:
             schema = _either(model, services[name])

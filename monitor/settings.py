@@ -99,6 +99,16 @@ class Settings(BaseSettings):
         "auto", description="Log lines as JSON, as readable console text, or auto (console on a terminal)."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest log level shown.")
+    # -- monthly contract report (sla-monitor report) --
+    topic_reports: str = Field(
+        "sla.reports", description="Output topic of monthly contract reports (`sla-monitor report --publish`), "
+        "keyed by report id."
+    )
+    output_retention_days: int = Field(
+        400, ge=1, description="retention.ms (in days) given to the warning, breach, outcome and report topics "
+        "when they are created: `sla-monitor report` reads months back from them (three failing months in a "
+        "row, a year of history). Topics that already exist keep theirs (see docs/deploy.md)."
+    )
 
     @property
     def output_topics(self) -> dict[str, str]:

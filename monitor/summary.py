@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from monitor.budget import budget_us, period_label, period_of
 from monitor.calendar import BusinessCalendar, Interval
+from monitor.contracts import CENT, Contract
 from monitor.durations import format_duration
 from monitor.instants import format_us
 from monitor.policy import DAYS, Policy, TargetPartDoc
@@ -47,7 +50,38 @@ def describe_policy(policy: Policy, at_us: int) -> str:
             budget = budget_us(service, end - start)
             lines.append(f"  {name}: {service.availability} % in {service.timezone.key}; "
                          f"{period_label(service.timezone, start)} allows {budget / 1e6:g} s of downtime")
+    if policy.contracts:
+        lines.append("")
+        rules = policy.report
+        lines.append(f"contracts (report of a month due on day {rules.due_day} of the next; improvement plan after "
+                     f"{rules.improvement_after} failing months in a row, due {rules.improvement_days} days after):")
+        for contract in policy.contracts.values():
+            lines.extend(_contract(contract))
     return "\n".join(lines)
+
+
+def _contract(contract: Contract) -> list[str]:
+    money = f"{{}} {contract.currency}"
+    lines = [f"  {contract.customer_id} ({contract.name}): {money.format(contract.monthly_fee)} a month; services "
+             f"{', '.join(contract.services) or 'none'}"]
+    kpis = [_kpi(name, target) for name, target in contract.kpis.items()]
+    lines.append(f"    KPIs: {', '.join(kpis) or 'none'}")
+    credits = [f"{priority} {rate} %" for priority, rate in contract.per_breach.items()]
+    text = f"per breach {', '.join(credits)}" if credits else "no credit per breach"
+    if contract.availability_credit is not None:
+        text += f"; {contract.availability_credit} % per service below its availability target"
+    cap = contract.cap_amount
+    text += "; no cap" if cap is None else f"; cap {contract.cap} % ({money.format(cap.quantize(CENT))})"
+    lines.append(f"    credits: {text}")
+    return lines
+
+
+def _kpi(name: str, target: Decimal | bool) -> str:
+    if name == "availability":
+        return "availability of every service on target"
+    if name == "csat":
+        return f"csat >= {target}"
+    return f"{name.replace('_', ' ')} >= {target} %"
 
 
 def _name_of(policy: Policy, calendar: BusinessCalendar) -> str:

@@ -148,9 +148,9 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
 
 
 def test_compose_file_validates() -> None:
-    """`docker-compose config` (Debian's docker-compose, no engine needed) accepts the stack, demo profile included."""
+    """`docker-compose config` (Debian's docker-compose, no engine needed) accepts the stack, demo and reports profiles included."""
     tool = _tool("docker-compose", COMPOSE_HINT)
-    result = _run(tool, "-f", str(COMPOSE), "--profile", "demo", "config", "-q")
+    result = _run(tool, "-f", str(COMPOSE), "--profile", "demo", "--profile", "reports", "config", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -302,13 +302,15 @@ def test_statefulset_gives_static_membership_state_and_probes() -> None:
 
 
 def test_images_are_pinned_through_the_kustomization() -> None:
-    """Every container image is pinned: tagged in place or given a non-latest tag by the kustomization's images."""
+    """Every container image (the CronJob's too) is pinned: tagged in place or given a non-latest tag by the kustomization."""
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     rewrites = {i["name"]: i for i in kustomization.get("images", [])}
     for path in K8S.glob("*.yaml"):
         assert "latest" not in path.read_text(), path.name
-    for _, doc in _documents():
-        pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+    pods = [doc.get("spec", {}).get("template", {}).get("spec", {}) for _, doc in _documents()]
+    pods += [doc["spec"]["jobTemplate"]["spec"]["template"]["spec"] for _, doc in _documents() if doc["kind"] == "CronJob"]
+    assert sum(len(pod.get("containers", [])) for pod in pods) >= 2  # the workers and the report job
+    for pod in pods:
         for container in pod.get("containers", []) + pod.get("initContainers", []):
             image = container["image"]
             if image in rewrites:
@@ -358,3 +360,62 @@ def test_kustomization_lists_every_manifest() -> None:
     assert sorted(kustomization["resources"]) == sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
     for _, doc in _documents():
         assert "namespace" not in doc.get("metadata", {}), doc["kind"]
+
+
+# -- monthly contract report -------------------------------------------------------------------
+
+
+def _report_args(args: list[str]) -> dict[str, str | bool]:
+    """`sla-monitor report` flags as a dict (flags without a value map to True)."""
+    out: dict[str, str | bool] = {}
+    for i, arg in enumerate(args):
+        if arg.startswith("--"):
+            following = args[i + 1] if i + 1 < len(args) else "--"
+            out[arg] = True if following.startswith("--") else following
+    return out
+
+
+def test_cronjob_reports_the_previous_month_on_the_first_and_publishes() -> None:
+    """The CronJob runs `report --month previous --publish` on the 1st in a set zone, with the worker's policy and Kafka secret."""
+    cron = _kind("CronJob")
+    spec = cron["spec"]
+    _minute, _hour, day, month, weekday = spec["schedule"].split()
+    assert (day, month, weekday) == ("1", "*", "*")
+    assert spec["timeZone"]  # the 1st in the report zone, not in the cluster's
+    assert spec["concurrencyPolicy"] == "Forbid"
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["args"][0] == "report"
+    args = _report_args(container["args"])
+    assert args["--month"] == "previous"
+    assert args["--publish"] is True
+    policy_mount = next(m for m in container["volumeMounts"] if m["name"] == "policy")
+    assert args["--policy"] == f"{policy_mount['mountPath']}/policy.yaml"
+    volume = next(v for v in pod["volumes"] if v["name"] == "policy")
+    configmap = _kind("ConfigMap")
+    assert volume["configMap"]["name"] == configmap["metadata"]["name"]
+    policy = parse_policy(configmap["data"]["policy.yaml"], "deploy/k8s/configmap-policy.yaml")
+    assert policy.contracts  # the report refuses a policy without contracts
+    assert policy.report_zone.key == spec["timeZone"]
+    assert {"secretRef": {"name": _kind("Secret")["metadata"]["name"]}} in container["envFrom"]
+    assert {e["name"] for e in container.get("env", [])} <= SETTINGS
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["restartPolicy"] in ("OnFailure", "Never")
+
+
+def test_compose_report_service_runs_monthly_in_its_profile() -> None:
+    """Profile `reports`: a loop that publishes the previous month on the 1st, and a one-shot; both with a contract policy."""
+    services = _compose()["services"]
+    for name in ("report", "report-now"):
+        service = services[name]
+        assert service["profiles"] == ["reports"]
+        assert service["healthcheck"] == {"disable": True}
+        assert service["depends_on"]["kafka"]["condition"] == "service_healthy"
+        policy = _host_path(service, "/etc/sla-monitor/policy.yaml")
+        assert policy is not None
+        assert parse_policy(policy.read_text(), str(policy)).contracts
+    script = services["report"]["command"][0]
+    assert "--month previous --publish" in script
+    assert '"$$(date -u +%d)" = 01' in script  # on the 1st (compose needs $$ for a literal $)
+    assert _report_args(services["report-now"]["command"])["--month"] == "previous"

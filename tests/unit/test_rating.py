@@ -12,6 +12,7 @@ from monitor.codec import decode_state, encode_state
 from monitor.errors import EventRejected
 from monitor.events import parse_event
 from monitor.policy import Policy
+from monitor.records import SlaRating
 from monitor.replay import Rejection, replay_lines
 from tests.conftest import event, event_json
 
@@ -31,6 +32,7 @@ def test_a_rating_after_resolution_is_published_as_an_sla_rating_record(policy: 
     assert records[-1] == {"type": "sla.rating", "id": "T:rating", "schema_version": 1, "ticket_id": "T",
                            "customer_id": "acme", "service_id": "mail", "score": 4,
                            "at": "2026-11-30T11:00:00+08:00"}
+    SlaRating.model_validate(records[-1])
 
 
 @pytest.mark.parametrize(
