@@ -105,8 +105,10 @@ def _parser() -> argparse.ArgumentParser:
         "level's due instant, and the records replay publishes for it.",
     )
     explain.add_argument("--policy", required=True, help="policy YAML file")
-    explain.add_argument("--events", required=True, help="JSON-lines events file (all tickets: other tickets' "
-                         "events move the event-time clock as in replay), or - for stdin")
+    explain.add_argument("--events", help="JSON-lines events file (all tickets: other tickets' events move the "
+                         "event-time clock as in replay), or - for stdin; default: the ticket's messages on the "
+                         "input topic (SLA_TOPIC_EVENTS and the repartition topic), replayed on their own")
+    explain.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP)")
     explain.add_argument("--until", type=_instant, help="advance the clock to this RFC 3339 time at the end "
                          "(default: the last event's time)")
     explain.add_argument("--json", action="store_true", help="print the timeline as one JSON object")
@@ -248,7 +250,11 @@ def _explain(args: argparse.Namespace) -> int:
     from monitor.explain import as_dict, explain, render_text
 
     policy = load_policy(args.policy)
-    if args.events == "-":
+    if args.events is None:
+        lines = _ticket_messages(_settings(args), args.ticket)
+        timeline = explain(policy, lines, args.ticket, args.until)
+        args.events = "the input topics"
+    elif args.events == "-":
         timeline = explain(policy, sys.stdin.buffer, args.ticket, args.until)
     else:
         try:
@@ -261,6 +267,39 @@ def _explain(args: argparse.Namespace) -> int:
         raise UsageError(f"no event of ticket {args.ticket!r} in {args.events}")
     print(json.dumps(as_dict(timeline, policy), ensure_ascii=False) if args.json else render_text(timeline, policy))
     return EXIT_OK
+
+def _ticket_messages(settings: Settings, ticket: str) -> list[bytes]:
+    """The ticket's messages on the input topic and the repartition topic."""
+    import asyncio
+
+    from monitor.kafka import internal_topics
+    from monitor.report_kafka import read_to_end
+
+    found: dict[bytes, str] = {}  # an unkeyed message is on both topics, the same bytes: kept once
+    wanted = ticket.encode()
+
+    def feed(where: str, raw: bytes) -> None:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return
+        if isinstance(body, dict) and body.get("ticket_id") == ticket:
+            found.setdefault(raw, str(body.get("occurred_at", "")))
+
+    repartition, _ = internal_topics(settings)
+    # Keyed messages are picked by key; unkeyed ones (moved to the repartition topic by the worker) by body.
+    asyncio.run(read_to_end(settings, (settings.topic_events, repartition), feed,
+                            keys=lambda key: key is None or key == wanted, hint="--events FILE"))
+    # Partitions interleave, so the ticket's own events are replayed in event-time order.
+    return sorted(found, key=lambda raw: _event_time(found[raw]))
+
+
+def _event_time(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("inf")  # unreadable: last (replay will say why it is refused)
+
 
 def _report(args: argparse.Namespace) -> int:
     from monitor.report_cli import run_report

@@ -27,16 +27,24 @@ def source_topics(settings: Settings) -> tuple[str, str, str]:
 
 
 async def read_topics(settings: Settings, feed: Feed, progress: Progress | None = None) -> int:
-    """Feed every message of the source topics, from the beginning up to the end they have now; return how many."""
-    counts = await _partition_counts(settings, source_topics(settings))
+    """Feed every message of the report's source topics, from the beginning up to the end they have now."""
+    return await read_to_end(settings, source_topics(settings), feed, progress, hint="--records FILE")
+
+
+async def read_to_end(settings: Settings, topics: Iterable[str], feed: Feed, progress: Progress | None = None,
+                      *, keys: Callable[[bytes | None], bool] | None = None, hint: str = "a file") -> int:
+    """Feed every message of ``topics`` (those that exist), from the beginning up to the end they have
+    now; return how many. ``keys``, if given, picks the messages by key (the others are not fed)."""
+    wanted = tuple(topics)
+    counts = await _partition_counts(settings, wanted)
     partitions = [TopicPartition(topic, p) for topic, count in counts.items() for p in range(count)]
     consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False, auto_offset_reset="earliest",
                                 group_id=None)
     await consumer.start()
     try:
         if not partitions:
-            raise UsageError(f"none of the topics {', '.join(source_topics(settings))} exists on "
-                             f"{settings.kafka_bootstrap}: is the worker running there (or give --records FILE)?")
+            raise UsageError(f"none of the topics {', '.join(wanted)} exists on "
+                             f"{settings.kafka_bootstrap}: is the worker running there (or give {hint})?")
         consumer.assign(partitions)
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
@@ -50,8 +58,9 @@ async def read_topics(settings: Settings, feed: Feed, progress: Progress | None 
                 for message in messages:
                     if message.offset >= ends[tp]:
                         break
-                    feed(f"topic {tp.topic} partition {tp.partition} offset {message.offset}", message.value or b"")
                     read += 1
+                    if keys is None or keys(message.key):
+                        feed(f"topic {tp.topic} partition {tp.partition} offset {message.offset}", message.value or b"")
             for tp in list(pending):
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
