@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-live kafka-up kafka-down kafka-status clean
+.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-live bench-storm bench-scale kafka-up kafka-down kafka-status clean
 
 help:
 	@echo "make demo        - set up, start Kafka, a worker and the simulator; watch alerts scroll by"
@@ -17,6 +17,8 @@ help:
 	@echo "make bench       - replay benchmark (1M events)"
 	@echo "make bench-history - µs/event for tickets with 10, 200, 2,000 and 20,000 events"
 	@echo "make bench-live  - end-to-end benchmark on the local broker"
+	@echo "make bench-storm - 10,000 tickets opened at one instant: alert lateness"
+	@echo "make bench-scale - 1,000,000 open tickets: memory, /metrics, kill -9 to ready and first alert"
 
 setup: $(STAMP) tools
 
@@ -75,6 +77,14 @@ bench-history: $(STAMP)
 bench-live: $(STAMP)
 	scripts/kafka.sh up
 	$(BIN)/python bench/live_bench.py
+
+bench-storm: $(STAMP)
+	scripts/kafka.sh up
+	$(BIN)/python bench/storm_bench.py
+
+bench-scale: $(STAMP)
+	scripts/kafka.sh up
+	$(BIN)/python bench/scale_bench.py
 
 kafka-up:
 	scripts/kafka.sh up

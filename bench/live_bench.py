@@ -7,6 +7,8 @@
    events arrive; sustained events/s over the follow-ups, alert lateness
    (publish time minus due time) p50/p99/max for alerts falling due meanwhile,
    and the worker's peak RSS.
+   Beside them, Faust's own ceiling: a minimal faust-streaming app over the
+   same messages, doing nothing and doing one table set per message.
 3. Lateness: follow-up events are then offered at a share of the measured
    capacity (--load, default 50 %) while the open tickets' alerts fall due;
    alert lateness p50/p99/max is measured over that phase (a saturated
@@ -28,42 +30,13 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.structs import TopicPartition
+from harness import BOOTSTRAP, REPO, create, iso, produce, read_all
 
-REPO = Path(__file__).resolve().parents[1]
-BOOTSTRAP = os.environ.get("SLA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 POLICY = REPO / "bench" / "policy.bench.yaml"
-
-
-def iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat()
-
-
-async def create(topics: list[str], partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
-    finally:
-        await admin.close()
-
-
-async def produce(topic: str, lines: list[tuple[bytes, bytes]]) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", linger_ms=20, max_batch_size=256 * 1024)
-    await producer.start()
-    began = time.perf_counter()
-    try:
-        for key, value in lines:
-            await producer.send(topic, value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return time.perf_counter() - began
 
 
 async def baseline(lines: list[tuple[bytes, bytes]], partitions: int) -> float:
@@ -117,13 +90,9 @@ async def produce_paced(topic: str, lines: list[tuple[bytes, bytes]], rate: floa
         await producer.stop()
 
 
-def stats(port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
-        return dict(json.loads(r.read()))
-
-
 def processed(port: int) -> int:
-    counts = stats(port)["counts"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
+        counts = dict(json.loads(r.read()))["counts"]
     return sum(v for k, v in counts.items() if k.startswith(("event.", "dead_letter.")))
 
 
@@ -134,26 +103,19 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def read_alerts(topics: list[str]) -> list[tuple[float, dict]]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    await admin.start()
-    described = await admin.describe_topics(topics)
-    await admin.close()
-    tps = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
-    await consumer.start()
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
-    out = []
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=2000, max_records=5000)
-            if not batch:
-                return out
-            for messages in batch.values():
-                out.extend((m.timestamp / 1000, json.loads(m.value)) for m in messages)
-    finally:
-        await consumer.stop()
+def faust_ceiling(lines: list[tuple[bytes, bytes]], partitions: int) -> dict[str, float]:
+    """messages/s of a minimal Faust app over the same messages: doing nothing, and one table set each."""
+    topic = f"bench-{uuid.uuid4().hex[:6]}-faust"
+    asyncio.run(create([topic], partitions))
+    asyncio.run(produce(topic, lines))
+    rates = {}
+    for mode in ("none", "table"):
+        done = subprocess.run([sys.executable, str(REPO / "bench" / "faust_ceiling.py"), "--topic", topic, "--count",
+                               str(len(lines)), "--partitions", str(partitions), "--mode", mode],
+                              capture_output=True, text=True, timeout=1800, check=True)
+        line = done.stdout[done.stdout.index("{"):].splitlines()[0]  # after Faust's spinner escapes
+        rates[mode] = float(json.loads(line)["rate"])
+    return rates
 
 
 def main() -> None:
@@ -186,6 +148,8 @@ def main() -> None:
 
     print(f"plain aiokafka consume->produce loop over {len(follow):,} messages ...", flush=True)
     base = asyncio.run(baseline(follow, args.partitions))
+    print(f"minimal Faust app over {len(follow):,} messages (no work; one table set each) ...", flush=True)
+    ceiling = faust_ceiling(follow, args.partitions)
 
     names = {"SLA_APP_ID": f"bench-{tag}", "SLA_TOPIC_EVENTS": f"bench-{tag}.events",
              "SLA_TOPIC_WARNINGS": f"bench-{tag}.warnings", "SLA_TOPIC_BREACHES": f"bench-{tag}.breaches",
@@ -231,7 +195,7 @@ def main() -> None:
         finally:
             worker.terminate()
             worker.wait(30)
-    alerts = asyncio.run(read_alerts([names["SLA_TOPIC_WARNINGS"], names["SLA_TOPIC_BREACHES"]]))
+    alerts = asyncio.run(read_all([names["SLA_TOPIC_WARNINGS"], names["SLA_TOPIC_BREACHES"]]))
     lateness = sorted(ts - datetime.fromisoformat(r["at"]).timestamp() for ts, r in alerts
                       if paced_from + 2 <= datetime.fromisoformat(r["at"]).timestamp() <= paced_to)
     pct = lambda q: lateness[min(len(lateness) - 1, int(q * len(lateness)))] if lateness else float("nan")  # noqa: E731
@@ -239,8 +203,11 @@ def main() -> None:
     print(f"{'measure':<44}{'value':>14}")
     print(f"{'baseline: aiokafka consume->produce (msg/s)':<44}{base:>14,.0f}")
     print(f"{'worker: opening tickets (events/s)':<44}{open_rate:>14,.0f}")
-    print(f"{'worker: follow-up events, 100k open (ev/s)':<44}{rate:>14,.0f}")
+    print(f"{f'worker: follow-up events, {args.tickets:,} open (ev/s)':<44}{rate:>14,.0f}")
     print(f"{'ratio worker / baseline':<44}{rate / base:>14.2f}")
+    print(f"{'Faust ceiling: take_events, no work (msg/s)':<44}{ceiling['none']:>14,.0f}")
+    print(f"{'Faust ceiling: one table set each (msg/s)':<44}{ceiling['table']:>14,.0f}")
+    print(f"{'ratio worker / Faust table ceiling':<44}{rate / ceiling['table']:>14.2f}")
     print(f"{'alerts due during the paced phase':<44}{len(lateness):>14,}")
     print(f"{'alert lateness p50 (s)':<44}{pct(0.5):>14.3f}")
     print(f"{'alert lateness p99 (s)':<44}{pct(0.99):>14.3f}")
