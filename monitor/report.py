@@ -295,7 +295,7 @@ class ReportBuilder:
         clocks = [
             {"priority": priority, "metric": metric, "met": (met := tally.outcomes[(priority, metric, "met")]),
              "breached": (breached := tally.outcomes[(priority, metric, "breached")]),
-             "compliance": _percent(_share(met, met + breached))}
+             "compliance": _ratio(_share(met, met + breached))}
             for priority in self._priorities(tally) for metric in METRICS
         ]
         figures, kpis = self._kpis(contract, customer, month, fcr)
@@ -472,6 +472,10 @@ def _why(error: Exception) -> str:
 
 def _share(part: int, whole: int) -> Fraction | None:
     return Fraction(part, whole) if whole else None
+
+
+def _ratio(share: Fraction | None) -> float | None:
+    return None if share is None else float(share)
 
 
 def _percent(share: Fraction | None) -> float | None:

@@ -31,8 +31,7 @@ class ClockFigure(_Part):
     met: int = Field(ge=0)
     breached: int = Field(ge=0)
     compliance: float | None = Field(
-        ge=0, le=100, description="Percent met: 100 x met / (met + breached), rounded down to 4 decimals; null "
-        "without outcomes.")
+        ge=0, le=1, description="met / (met + breached), a ratio 0-1; null without outcomes.")
 
 
 class KpiRow(_Part):

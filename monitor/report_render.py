@@ -70,6 +70,10 @@ def _csv_value(value: Any) -> Any:
 # -- text formatting --------------------------------------------------------------------
 
 
+def _as_percent(ratio: float | None) -> float | None:
+    return None if ratio is None else ratio * 100
+
+
 def _figure(name: str, value: Any) -> str:
     if value is None:
         return "no data"
@@ -146,7 +150,7 @@ def render_markdown(report: CustomerReport) -> str:
     lines += ["", f"First resolutions in the month: {figures['first_resolutions']}; ratings: {figures['ratings']}.",
               "", "## Clocks", "", "| priority | metric | met | breached | compliance |", "|---|---|---|---|---|"]
     lines += [f"| {_md(c['priority'])} | {c['metric']} | {c['met']} | {c['breached']} | "
-              f"{_figure('', c['compliance'])} |" for c in r["clocks"] if c["met"] or c["breached"]]
+              f"{_figure('', _as_percent(c['compliance']))} |" for c in r["clocks"] if c["met"] or c["breached"]]
     lines += ["", f"## Breaches ({len(r['breaches'])})", ""]
     if r["breaches"]:
         lines += ["| ticket | metric | priority | deadline | at |", "|---|---|---|---|---|"]
@@ -251,7 +255,7 @@ def render_html(report: CustomerReport, *, records_read: int | None = None) -> s
     for c in r["clocks"]:
         if c["met"] or c["breached"]:
             parts.append(f'<tr><td>{e(c["priority"])}</td><td>{e(c["metric"])}</td><td class="num">{c["met"]}</td>'
-                         f'<td class="num">{c["breached"]}</td><td class="num">{e(_figure("", c["compliance"]))}</td></tr>')
+                         f'<td class="num">{c["breached"]}</td><td class="num">{e(_figure("", _as_percent(c["compliance"])))}</td></tr>')
     if not any(c["met"] or c["breached"] for c in r["clocks"]):
         parts.append('<tr><td colspan="5">No clock stopped this month.</td></tr>')
     parts.append("</tbody></table>")

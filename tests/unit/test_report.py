@@ -136,8 +136,8 @@ def test_clocks_count_every_outcome_per_priority_and_metric(policy: Policy) -> N
         outcome("E", "resolution", "met", "2026-11-09T10:00:00", priority="P3", customer="globex"),  # another customer
     ]
     record = report(policy, "2026-11", records)
-    assert clock(record, "P1", "response") == (2, 1, 66.6666)  # 2/3, rounded down
-    assert clock(record, "P1", "resolution") == (1, 1, 50.0)
+    assert clock(record, "P1", "response") == (2, 1, 2 / 3)  # compliance is met / (met + breached)
+    assert clock(record, "P1", "resolution") == (1, 1, 0.5)
     assert clock(record, "P3", "resolution") == (0, 0, None)
     assert kpi(record, "response_compliance") == (66.6666, False)
     assert kpi(record, "resolution_compliance") == (50.0, False)
@@ -208,7 +208,7 @@ def test_first_contact_resolution_and_a_reopened_ticket(policy: Policy) -> None:
     november = report(policy, "2026-11", records)
     assert (november["figures"]["first_resolutions"], november["figures"]["first_contact_resolution"]) == (4, 75.0)
     assert kpi(november, "first_contact_resolution") == (75.0, False)  # 3 of 4 < 85 %
-    assert clock(november, "P2", "resolution") == (5, 0, 100.0)  # E's second outcome counts as a clock
+    assert clock(november, "P2", "resolution") == (5, 0, 1.0)  # E's second outcome counts as a clock
     october = report(policy, "2026-10", records)
     assert kpi(october, "first_contact_resolution") == (0.0, False)  # E: first resolved in October, reopened
     december = report(policy, "2026-12", records)
