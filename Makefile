@@ -61,7 +61,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 schemas: $(STAMP)
-	$(BIN)/python -m monitor.schemas schemas
+	$(BIN)/python -m monitor.cli.schemas schemas
 
 dashboards: $(STAMP)
 	$(BIN)/python grafana/build.py
