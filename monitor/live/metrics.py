@@ -23,26 +23,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from monitor.core.budget import ServiceState, budget_of, in_maintenance, period_label, view
-from monitor.core.clock import METRICS, TicketState
-from monitor.core.instants import US_PER_SECOND, from_us, to_us
+from monitor.core.clock import METRICS
+from monitor.core.instants import US_PER_SECOND, to_us
 from monitor.core.policy import Policy
+from monitor.live.worker_state import ClockView, month_of
 
-ClockView = tuple[str, str, tuple[int | None, ...]]  # priority, metric, due instants of each level
 LATENESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-
-def open_clocks(state: TicketState) -> tuple[ClockView, ...]:
-    """The clocks of a ticket still counting (running or paused), with their schedules."""
-    return tuple(
-        (clock.priority, metric, clock.due)
-        for metric in METRICS
-        if not (clock := state.clock(metric)).stopped
-    )
-
-
-def month_of(policy: Policy, at_us: int) -> str:
-    """``YYYY-MM`` of an instant in the policy's report zone."""
-    return from_us(at_us, policy.report_zone).strftime("%Y-%m")
 
 
 @dataclass
@@ -271,6 +257,18 @@ class Metrics:
             self.lateness.labels(kind)
         for score in range(1, 6):
             self.ratings.labels(str(score))
+
+    def count_input(self, kind: str, result: str) -> None:
+        """Count one input message of type ``kind`` by what became of it (accepted, rejected, ...)."""
+        self.inputs.labels(kind, result).inc()
+
+    def count_dead_letter(self, kind: str) -> None:
+        """Count one dead letter of ``kind`` (malformed, rejected, duplicate, internal)."""
+        self.dead_letters.labels(kind).inc()
+
+    def count_unpublishable(self) -> None:
+        """Count one record dropped because neither it nor its dead letter could be published."""
+        self.unpublishable.inc()
 
     def published(self, record: dict[str, Any], now_us: int) -> None:
         """Count one record the broker acknowledged (and how late an alert was)."""

@@ -16,7 +16,8 @@ from monitor.core.clock import apply_event
 from monitor.core.events import parse_event
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy, parse_policy
-from monitor.live.metrics import Metrics, Snapshot, clock_figures, open_clocks, service_figures
+from monitor.live.metrics import Metrics, Snapshot, clock_figures, service_figures
+from monitor.live.worker_state import open_clocks
 from tests.conftest import event
 from tests.unit.core.test_budget import POLICY, probe
 
