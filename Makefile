@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-live kafka-up kafka-down kafka-status clean
+.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-processor bench-live kafka-up kafka-down kafka-status clean
 
 help:
 	@echo "make demo        - set up, start Kafka, a worker and the simulator; watch alerts scroll by"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint        - ruff and mypy"
 	@echo "make bench       - replay benchmark (1M events)"
 	@echo "make bench-history - µs/event for tickets with 10, 200, 2,000 and 20,000 events"
+	@echo "make bench-processor - events/s of the worker's processor without Kafka, beside a parse+encode floor"
 	@echo "make bench-live  - end-to-end benchmark on the local broker"
 
 setup: $(STAMP) tools
@@ -71,6 +72,9 @@ bench: $(STAMP)
 
 bench-history: $(STAMP)
 	PYTHONPATH=. $(BIN)/python bench/history_bench.py
+
+bench-processor: $(STAMP)
+	PYTHONPATH=. $(BIN)/python bench/processor_bench.py
 
 bench-live: $(STAMP)
 	scripts/kafka.sh up
