@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 
 from monitor.live.settings import Settings
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 HEADER = """\
 # Configuration reference

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.settings_doc import main, render
+from monitor.cli.settings_doc import DEFAULT_PATH, main, render
 from monitor.live.settings import Settings
 
 REFERENCE = Path(__file__).resolve().parents[3] / "docs" / "configuration.md"
@@ -21,6 +21,11 @@ def _row(text: str, variable: str) -> list[str]:
 def test_committed_reference_is_fresh() -> None:
     """The committed reference equals what the model generates (run `python -m monitor.cli.settings_doc`)."""
     assert main(["--check", str(REFERENCE)]) == 0, "docs/configuration.md is stale: run python -m monitor.cli.settings_doc"
+
+
+def test_the_generator_writes_the_repositorys_reference_by_default() -> None:
+    """Without a path, `python -m monitor.cli.settings_doc` writes (and checks) docs/configuration.md of the repository."""
+    assert DEFAULT_PATH == REFERENCE
 
 
 def test_every_setting_has_one_row_with_type_default_and_its_whole_description() -> None:
