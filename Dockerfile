@@ -24,7 +24,7 @@ RUN groupadd --system --gid 10001 sla \
 COPY --from=build /opt/sla-monitor /opt/sla-monitor
 # rocksdict's wheel bundles RocksDB and needs only libstdc++6 and libgcc-s1, which the slim base
 # already has (apt depends on them): fail the build here, not at the first start, if that changes.
-RUN ["/opt/sla-monitor/bin/python", "-c", "import rocksdict, monitor.worker"]
+RUN ["/opt/sla-monitor/bin/python", "-c", "import rocksdict, monitor.live.app"]
 # A policy to start with; mount your own over it (docker -v / a ConfigMap).
 COPY deploy/policy.example.yaml /etc/sla-monitor/policy.yaml
 ENV PATH=/opt/sla-monitor/bin:$PATH \

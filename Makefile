@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-live bench-storm bench-scale kafka-up kafka-down kafka-status clean
+.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-processor bench-live bench-storm bench-scale kafka-up kafka-down kafka-status clean
 
 help:
 	@echo "make demo        - set up, start Kafka, a worker and the simulator; watch alerts scroll by"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint        - ruff and mypy"
 	@echo "make bench       - replay benchmark (1M events)"
 	@echo "make bench-history - µs/event for tickets with 10, 200, 2,000 and 20,000 events"
+	@echo "make bench-processor - events/s of the worker's processor without Kafka, beside a parse+encode floor"
 	@echo "make bench-live  - end-to-end benchmark on the local broker"
 	@echo "make bench-storm - 10,000 tickets opened at one instant: alert lateness"
 	@echo "make bench-scale - 1,000,000 open tickets: memory, /metrics, kill -9 to ready and first alert"
@@ -63,7 +64,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 schemas: $(STAMP)
-	$(BIN)/python -m monitor.schemas schemas
+	$(BIN)/python -m monitor.cli.schemas schemas
 
 dashboards: $(STAMP)
 	$(BIN)/python grafana/build.py
@@ -73,6 +74,9 @@ bench: $(STAMP)
 
 bench-history: $(STAMP)
 	PYTHONPATH=. $(BIN)/python bench/history_bench.py
+
+bench-processor: $(STAMP)
+	PYTHONPATH=. $(BIN)/python bench/processor_bench.py
 
 bench-live: $(STAMP)
 	scripts/kafka.sh up

@@ -4,7 +4,7 @@ A ticket is opened and then paused and resumed over and over (distinct event
 ids, ten minutes apart, a P3 ticket on the example policy's business
 calendar, so its warnings pass early and every later event meets a clock
 with a long past). For tickets of 10, 200, 2,000 and 20,000 events it replays
-the lines through ``monitor.replay.replay_lines`` (parsing included) and
+the lines through ``monitor.core.replay.replay_lines`` (parsing included) and
 prints the mean µs per event, the µs per event over the last tenth of the
 accepted events (the marginal cost at that history length), how many events
 were refused (a ticket over the per-ticket limit) and what a refusal costs, and
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.policy import load_policy
-from monitor.replay import Rejection, replay_lines
+from monitor.core.policy import load_policy
+from monitor.core.replay import Rejection, replay_lines
 
 REPO = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday

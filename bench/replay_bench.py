@@ -4,8 +4,8 @@ Generates (seeded, deterministic) a JSON-lines file of ticket events with
 realistic lifecycles in event order, then measures in this one process:
 
   json floor      read the lines and ``json.loads`` each
-  pydantic parse  read the lines and ``monitor.events.parse_event`` each
-  replay          ``monitor.replay.replay_lines`` over the file, JSON-encoding
+  pydantic parse  read the lines and ``monitor.core.events.parse_event`` each
+  replay          ``monitor.core.replay.replay_lines`` over the file, JSON-encoding
                   every record and rejection the way the CLI prints them
 
 and prints them side by side with the peak RSS after each phase. ``--profile``
@@ -36,10 +36,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import EventRejected
-from monitor.events import parse_event
-from monitor.policy import Policy, load_policy
-from monitor.replay import Rejection, replay_lines
+from monitor.core.errors import EventRejected
+from monitor.core.events import parse_event
+from monitor.core.policy import Policy, load_policy
+from monitor.core.replay import Rejection, replay_lines
 
 REPO = Path(__file__).resolve().parents[1]
 

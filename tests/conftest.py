@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from monitor.events import TicketEvent, parse_event
-from monitor.policy import Policy, parse_policy
+from monitor.core.events import TicketEvent, parse_event
+from monitor.core.policy import Policy, parse_policy
 
 POLICY_YAML = """
 calendars:

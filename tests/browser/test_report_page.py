@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from monitor.instants import to_us
-from monitor.policy import parse_policy
-from monitor.replay import Rejection, replay_lines
-from monitor.report import Month, build_reports
-from monitor.report_render import render_html
-from tests.unit import test_report_quarter as quarter
+from monitor.cli.report_render import render_html
+from monitor.core.instants import to_us
+from monitor.core.policy import parse_policy
+from monitor.core.replay import Rejection, replay_lines
+from monitor.core.report import Month, build_reports
+from tests.unit.core import test_report_quarter as quarter
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -394,9 +394,9 @@ async def read_outputs(names: Names, idle: float = 2.0, limit: float = 60.0,
 
 def replay_records(lines: list[str], until: float) -> list[dict[str, Any]]:
     """What `sla-monitor replay` publishes for the same events and policy."""
-    from monitor.instants import to_us
-    from monitor.policy import load_policy
-    from monitor.replay import Rejection, replay_lines
+    from monitor.core.instants import to_us
+    from monitor.core.policy import load_policy
+    from monitor.core.replay import Rejection, replay_lines
 
     items = replay_lines(load_policy(SECONDS_POLICY), lines, to_us(datetime.fromtimestamp(until, UTC)))
     return [r for r in items if not isinstance(r, Rejection)]

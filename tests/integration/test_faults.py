@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from monitor.records import SlaDeadLetter
+from monitor.core.records import SlaDeadLetter
 from tests.integration.conftest import (
     Names,
     Output,
@@ -213,7 +213,7 @@ def test_failover_to_a_surviving_worker(tmp_path: Path, names: Names, workers: l
     wait_until(end + 1.5)
     outputs = run(read_outputs(names))
     duplicates, skipped = _check_against_replay(outputs, producer.lines, end)
-    from monitor.kafka import partition_for
+    from monitor.live.kafka import partition_for
 
     moved = sorted(o.timestamp for o in outputs if o.timestamp > killed
                    and partition_for(o.record["ticket_id"].encode(), 8) in a_partitions)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.records import SlaBreach, SlaOutcome, SlaRating, SlaWarning
+from monitor.core.records import SlaBreach, SlaOutcome, SlaRating, SlaWarning
 from tests.integration.conftest import (
     Names,
     Producer,

@@ -12,7 +12,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from monitor.limits import MAX_EVENTS_PER_TICKET
+from monitor.core.limits import MAX_EVENTS_PER_TICKET
 from tests.integration.conftest import (
     Names,
     Producer,

@@ -143,9 +143,9 @@ DOWN_UNTIL = 3.05
 
 def shop_expectations(t0: float) -> tuple[float, float, int]:
     """Downtime, budget and warnings crossed for shop in the month the test runs in, from the policy itself."""
-    from monitor.budget import budget_us, period_of, thresholds_us
-    from monitor.instants import to_us
-    from monitor.policy import load_policy
+    from monitor.core.budget import budget_us, period_of, thresholds_us
+    from monitor.core.instants import to_us
+    from monitor.core.policy import load_policy
 
     policy = load_policy(SECONDS_POLICY)
     target = policy.services["shop"]

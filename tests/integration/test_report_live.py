@@ -14,10 +14,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import TopicPartition
 
-from monitor.kafka import ensure_topics
-from monitor.settings import Settings
+from monitor.live.kafka import ensure_topics
+from monitor.live.settings import Settings
 from tests.integration.conftest import BOOTSTRAP, REPO, Names, create_topics, partition_counts, run
-from tests.unit.test_report import POLICY, breach, outcome, rating, service_outcome
+from tests.unit.core.test_report import POLICY, breach, outcome, rating, service_outcome
 
 RECORDS: list[dict[str, Any]] = [
     outcome("A", "response", "met", "2026-11-02T10:00:00"),

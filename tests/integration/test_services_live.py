@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.records import ServiceBreach, ServiceWarning
+from monitor.core.records import ServiceBreach, ServiceWarning
 from tests.integration.conftest import (
     Names,
     Producer,

@@ -10,7 +10,7 @@ import time
 from aiokafka import AIOKafkaProducer
 
 from tests.integration.conftest import BOOTSTRAP, REPO, Names, create_topics, run
-from tests.unit.test_streaming_output import buffered_env, read_line_within
+from tests.unit.cli.test_streaming_output import buffered_env, read_line_within
 
 
 async def _publish(topic: str, record: dict[str, object]) -> float:

@@ -12,8 +12,8 @@ import json
 import time
 from pathlib import Path
 
-from monitor.deadletter import MAX_DEAD_LETTER_BYTES, MAX_ORIGINAL_BYTES
-from monitor.records import SlaDeadLetter
+from monitor.core.records import SlaDeadLetter
+from monitor.live.deadletter import MAX_DEAD_LETTER_BYTES, MAX_ORIGINAL_BYTES
 from tests.integration.conftest import (
     Names,
     Producer,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from monitor.kafka import internal_topics, partition_for
-from monitor.settings import Settings
+from monitor.live.kafka import internal_topics, partition_for
+from monitor.live.settings import Settings
 from tests.integration.conftest import (
     BOOTSTRAP,
     Names,

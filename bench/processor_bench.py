@@ -1,0 +1,183 @@
+"""Processor benchmark: events/s of ``Processor.handle`` without Kafka, beside a floor from the same run.
+
+Builds (seeded, deterministic) messages for ``--tickets`` tickets on the
+ticket topic, each keyed by its ticket and on its key's partition: first every
+opening, then every acknowledgement, then every resolution. They go through
+``monitor.live.processor.Processor`` in batches of ``--batch`` over a
+``MemoryStore``, as the Faust agent feeds it, in two ways:
+
+  floor             ``parse_event`` of each message and ``json.dumps`` of a
+                    record-sized dict: what any consumer that decodes an event
+                    and publishes one record per message pays
+  handle            ``Processor.handle`` of each batch (decode, routing checks,
+                    the core, sends, rows to record)
+  handle + record   the same, then the rows written to the store and
+                    ``Processor.recorded`` (mirrors, counters), as after the
+                    broker's acknowledgement
+
+Log lines are dropped (structlog filtered to CRITICAL) so the figures are the
+processor's, not the terminal's.
+
+    python bench/processor_bench.py [--tickets N] [--batch N] [--partitions N] [--seed S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import random
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from monitor.core.events import parse_event
+from monitor.core.instants import to_us
+from monitor.core.policy import Policy, load_policy
+from monitor.live.kafka import partition_for
+from monitor.live.processor import MemoryStore, Message, Processor, Routes
+
+REPO = Path(__file__).resolve().parents[1]
+START = datetime(2026, 11, 30, 9, tzinfo=UTC)  # a Monday morning, inside the example policy's hours
+PRIORITIES = (("P1", 0.15), ("P2", 0.35), ("P3", 0.50))
+OUTPUTS = {"sla.warning": "sla.warnings", "sla.breach": "sla.breaches", "sla.outcome": "sla.outcomes",
+           "sla.rating": "sla.outcomes"}
+
+
+class NoMetrics:
+    """A metric sink that counts nothing (the counters are prometheus-client's cost, not the processor's)."""
+
+    def count_input(self, kind: str, result: str) -> None:
+        """Drop it."""
+
+    def count_dead_letter(self, kind: str) -> None:
+        """Drop it."""
+
+    def count_unpublishable(self) -> None:
+        """Drop it."""
+
+    def published(self, record: dict[str, Any], now_us: int) -> None:
+        """Drop it."""
+
+
+def phases(tickets: int, partitions: int, seed: int) -> list[tuple[str, list[Message]]]:
+    """Openings, then acknowledgements, then resolutions, each ticket on its key's partition."""
+    rng = random.Random(seed)
+    names = [f"T-{n:07d}" for n in range(tickets)]
+    priorities = rng.choices([p for p, _ in PRIORITIES], [w for _, w in PRIORITIES], k=tickets)
+    offsets = [0] * partitions
+    out = []
+    for kind, delay in (("opened", timedelta(0)), ("acknowledged", timedelta(minutes=5)),
+                        ("resolved", timedelta(hours=1))):
+        messages = []
+        for n, (ticket, priority) in enumerate(zip(names, priorities, strict=True)):
+            at = START + timedelta(milliseconds=10 * n) + delay
+            body: dict[str, Any] = {"type": f"ticket.{kind}", "event_id": f"{ticket}-{kind}", "ticket_id": ticket,
+                                    "occurred_at": at.isoformat()}
+            if kind == "opened":
+                body |= {"priority": priority, "customer_id": f"c-{n % 997}"}
+            key = ticket.encode()
+            partition = partition_for(key, partitions)
+            messages.append(Message("tickets.events", partition, offsets[partition], key, json.dumps(body).encode()))
+            offsets[partition] += 1
+        out.append((kind, messages))
+    return out
+
+
+def batches(messages: Sequence[Message], size: int) -> list[Sequence[Message]]:
+    """The messages cut into batches of ``size``."""
+    return [messages[i:i + size] for i in range(0, len(messages), size)]
+
+
+def floor(messages: Sequence[Message]) -> None:
+    """Decode each event and encode one record-sized dict per message."""
+    for message in messages:
+        event = parse_event((message.value or b"").strip())
+        json.dumps({"type": "sla.outcome", "id": f"{message.key!r}:{event.event_id}", "schema_version": 1,
+                    "ticket_id": message.key, "at": event.occurred_at.isoformat()}, default=str)
+
+
+def run_processor(policy: Policy, partitions: int, all_batches: list[list[Sequence[Message]]],
+                  ) -> tuple[list[float], list[float], Processor]:
+    """Seconds per phase in ``handle`` and in recording (store writes, ``recorded``), over a fresh store."""
+    store = MemoryStore()
+    now = [0]
+    routes = Routes("tickets.events", "probes.results", "sla-monitor-tickets-repartition", "sla-monitor-wakeups",
+                    "sla.dead-letter", OUTPUTS, partitions)  # the default settings' topics
+    processor = Processor(policy, routes, lambda: now[0], store, NoMetrics())
+    handle_s, record_s = [], []
+    clock = time.perf_counter
+    for phase in all_batches:
+        handling = recording = 0.0
+        for batch in phase:
+            now[0] = _last_at(batch)
+            started = clock()
+            outbox = processor.handle(batch)
+            handled = clock()
+            for write in outbox.writes.values():
+                store.put(write.table, write.key, write.value, write.message)
+            processor.recorded(outbox, [], now[0])
+            handling += handled - started
+            recording += clock() - handled
+        handle_s.append(handling)
+        record_s.append(handling + recording)
+    return handle_s, record_s, processor
+
+
+def _last_at(batch: Sequence[Message]) -> int:
+    # The worker's clock just past the batch's newest event: no skew refusals, nothing due early.
+    return to_us(datetime.fromisoformat(json.loads(batch[-1].value or b"{}")["occurred_at"])) + 1_000_000
+
+
+def timed(step: Callable[[], None]) -> float:
+    """Seconds one call takes, garbage collected before."""
+    gc.collect()
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--policy", type=Path, default=REPO / "deploy" / "policy.example.yaml")
+    args = parser.parse_args(argv)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL),
+                        cache_logger_on_first_use=True)
+    policy = load_policy(args.policy)
+    built = phases(args.tickets, args.partitions, args.seed)
+    all_batches = [batches(messages, args.batch) for _, messages in built]
+    counts = [len(messages) for _, messages in built]
+    floor_s = [timed(lambda m=messages: floor(m)) for _, messages in built]  # type: ignore[misc]
+    gc.collect()
+    handle_s, record_s, processor = run_processor(policy, args.partitions, all_batches)
+    counts_seen = processor.state.counts
+    print(f"processor benchmark: {args.tickets:,} tickets, batches of {args.batch}, {args.partitions} partitions, "
+          f"policy {args.policy.name}, Python {sys.version.split()[0]}")
+    print(f"{'phase':<14} {'messages':>9}  {'floor ev/s':>11}  {'handle ev/s':>11}  {'handle+record ev/s':>18}  "
+          f"{'handle/floor':>12}")
+    for (kind, _), n, f, h, r in zip(built, counts, floor_s, handle_s, record_s, strict=True):
+        print(f"{kind:<14} {n:>9,}  {n / f:>11,.0f}  {n / h:>11,.0f}  {n / r:>18,.0f}  {f / h:>12.2f}")
+    total = sum(counts)
+    print(f"{'all':<14} {total:>9,}  {total / sum(floor_s):>11,.0f}  {total / sum(handle_s):>11,.0f}  "
+          f"{total / sum(record_s):>18,.0f}  {sum(floor_s) / sum(handle_s):>12.2f}")
+    accepted = sum(v for k, v in counts_seen.items() if k.startswith("event."))
+    print(f"accepted events {accepted:,}, dead letters {sum(v for k, v in counts_seen.items() if k.startswith('dead_letter.')):,}, "
+          f"outcomes published {counts_seen['sla.outcome']:,}, peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

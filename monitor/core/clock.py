@@ -1,0 +1,615 @@
+"""The per-ticket SLA clocks: a pure state machine.
+
+Each ticket has two clocks, ``response`` and ``resolution``. A clock is a list
+of real-time running spans: the closed ones (``closed``) and, while it runs,
+the open one from ``open_start``. Business time used is measured over them in
+the calendar of the clock's priority, so a priority change re-measures
+everything retroactively. Ordinary events cost the same whatever the ticket's
+history: the business time of the closed spans (``used``) and the instants at
+which they reached each alert level (``reached``) are kept as running figures,
+extended by the one span an event closes; only a change of calendar or levels
+(a priority change, a changed policy) measures all spans again, in one loop.
+
+``apply_event`` and ``wake`` take the state, the policy and ``now`` and return
+a ``Decision``: the new state plus effects for the shell to carry out —
+``Publish`` a record, ``WakeAt`` an instant. Nothing here reads a clock,
+a file or the network.
+
+Alerts of a clock are numbered by severity: level ``k`` for ``1 <= k <= W``
+is the warning at ``warn_at[k-1]``, level ``W+1`` the breach. ``level`` in the
+state is the most severe alert handled so far; a less severe one is never
+published after it (when several fall due at once only the most severe goes).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+from monitor.core.calendar import BusinessCalendar
+from monitor.core.errors import EventRejected
+from monitor.core.events import (
+    TicketAcknowledged,
+    TicketEvent,
+    TicketOpened,
+    TicketPaused,
+    TicketPriorityChanged,
+    TicketRated,
+    TicketReopened,
+    TicketResolved,
+    TicketResumed,
+)
+from monitor.core.history import RecentIds, Spans, event_key
+from monitor.core.instants import format_us, to_us
+from monitor.core.limits import MAX_EVENTS_PER_TICKET
+from monitor.core.policy import ClockTargets, Policy
+
+SCHEMA_VERSION = 1
+METRICS = ("response", "resolution")
+
+Segment = tuple[int, int | None]
+
+
+class DuplicateEvent(EventRejected):
+    """The event id was applied to this ticket before (one of its last ``DEDUP_WINDOW``)."""
+
+
+class TicketOverLimit(EventRejected):
+    """The ticket has accepted ``MAX_EVENTS_PER_TICKET`` events; only clock stops still count."""
+
+
+class ClockState(NamedTuple):
+    """One SLA clock of a ticket.
+
+    ``used`` is the business time of the ``closed`` spans and ``reached`` the
+    instants at which they reached the first alert levels, both measured for
+    ``measure`` (a fingerprint of the calendar and levels) over the first
+    ``measured`` closed spans. ``due`` caches when each alert level falls due
+    (None where a paused clock cannot reach it) for the current spans and
+    targets; every change to them recomputes it (see ``scheduled``).
+    """
+
+    priority: str
+    closed: Spans
+    open_start: int | None = None
+    stopped_at: int | None = None
+    level: int = 0
+    published: tuple[tuple[int, int], ...] = ()  # (level, at_us) of published alerts
+    outcomes: int = 0
+    due: tuple[int | None, ...] = ()
+    used: int = 0
+    reached: tuple[int, ...] = ()
+    measure: str = ""
+    measured: int = 0
+
+    @property
+    def running(self) -> bool:
+        """Tell whether business time is being counted right now (if open)."""
+        return self.open_start is not None
+
+    @property
+    def stopped(self) -> bool:
+        """Tell whether the clock has finished (acknowledged / resolved)."""
+        return self.stopped_at is not None
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """Every span, the open one last with end None (a copy: for codecs and tests)."""
+        spans: tuple[Segment, ...] = tuple(self.closed)
+        return (*spans, (self.open_start, None)) if self.open_start is not None else spans
+
+    @property
+    def first_start(self) -> int:
+        """Start of the clock's first span."""
+        return self.closed[0][0] if len(self.closed) else self.open_start  # type: ignore[return-value]
+
+
+class TicketState(NamedTuple):
+    """Everything the core remembers about one ticket."""
+
+    ticket_id: str
+    priority: str
+    customer_id: str | None
+    service_id: str | None
+    opened_at: int
+    in_hours: bool
+    response: ClockState
+    resolution: ClockState
+    paused: bool = False
+    resolved: bool = False
+    seen: RecentIds = RecentIds()  # digests of the last event ids (see monitor.core.history)
+    version: int = 0
+    events: int = 0  # accepted events, opened included
+    rated: bool = False  # a ticket.rated was accepted (one per ticket)
+
+    def clock(self, metric: str) -> ClockState:
+        """Return the clock named ``metric``."""
+        return self.response if metric == "response" else self.resolution
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Effect: publish this record (a JSON-ready dict)."""
+
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WakeAt:
+    """Effect: call ``wake`` for this ticket at ``at_us`` if still at ``version``."""
+
+    ticket_id: str
+    at_us: int
+    version: int
+
+
+Effect = Publish | WakeAt
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of applying an event or a wake-up."""
+
+    state: TicketState | None
+    effects: list[Effect]
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The records to publish, in order."""
+        return [e.record for e in self.effects if isinstance(e, Publish)]
+
+
+# -- measuring ---------------------------------------------------------------------
+
+
+def thresholds_us(target_us: int, warn_at: tuple[Fraction, ...]) -> tuple[int, ...]:
+    """Business time at which each level falls due: warnings (rounded up to
+    the microsecond, so never early), then the breach."""
+    return (*(-((-target_us * f.numerator) // f.denominator) for f in warn_at), target_us)
+
+
+@functools.lru_cache(maxsize=4096)
+def fingerprint(calendar: BusinessCalendar, levels: tuple[int, ...]) -> str:
+    """A short digest of what business time and alert instants are measured with.
+
+    Stored with a clock's running figures, so a reader under a changed policy
+    (other hours, holidays or targets) knows to measure the spans again.
+    """
+    definition = (
+        str(calendar.timezone),
+        calendar.always,
+        calendar.weekly,
+        sorted(calendar.holidays),
+        sorted(calendar.workdays.items()),
+        levels,
+    )
+    return hashlib.blake2b(repr(definition).encode(), digest_size=8).hexdigest()
+
+
+def measure_spans(
+    calendar: BusinessCalendar,
+    spans: Iterable[tuple[int, int]],
+    levels: Sequence[int],
+    used: int = 0,
+    reached: tuple[int, ...] = (),
+) -> tuple[int, tuple[int, ...]]:
+    """Extend ``(used, reached)`` over more closed spans, oldest first: the business
+    time used, and the instant each level (ascending) was reached, for the levels
+    reached so far."""
+    out = list(reached)
+    i = len(out)
+    for start, end in spans:
+        span = calendar.elapsed(start, end)
+        while i < len(levels) and levels[i] <= used + span:
+            out.append(calendar.add(start, levels[i] - used))
+            i += 1
+        used += span
+    return used, tuple(out)
+
+
+def fire_times(
+    calendar: BusinessCalendar, segments: Sequence[Segment], durations: Sequence[int]
+) -> list[int | None]:
+    """Instant at which the spans reach each business duration (ascending);
+    None where a stopped or paused clock never reaches it. Walks every span:
+    the reference the running figures of ``ClockState`` agree with."""
+    running = bool(segments) and segments[-1][1] is None
+    closed = [(s, e) for s, e in (segments[:-1] if running else segments) if e is not None]
+    used, reached = measure_spans(calendar, closed, durations)
+    rest = durations[len(reached) :]
+    if running:
+        return [*reached, *calendar.add_many(segments[-1][0], [d - used for d in rest])]
+    return [*reached, *([None] * len(rest))]
+
+
+def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: int) -> int:
+    """Business time used by the spans up to ``until_us`` (walks every span)."""
+    return sum(
+        calendar.elapsed(start, min(end if end is not None else until_us, until_us))
+        for start, end in segments
+    )
+
+
+def _measured(clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]) -> ClockState:
+    """``clock`` with ``used`` and ``reached`` covering all its closed spans under these levels."""
+    measure = fingerprint(calendar, levels)
+    if clock.measure == measure and clock.measured == len(clock.closed):
+        return clock
+    if clock.measure == measure and clock.measured < len(clock.closed):
+        # The usual case: the event closed one span; only it is measured.
+        used, reached = measure_spans(
+            calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
+        )
+    else:  # another calendar or levels (a priority change, a changed policy): all spans again
+        used, reached = measure_spans(calendar, clock.closed, levels)
+    return clock._replace(used=used, reached=reached, measure=measure, measured=len(clock.closed))
+
+
+def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
+    """Business time used up to ``at``; walks back only over spans ending after it."""
+    used, closed = clock.used, clock.closed
+    i = len(closed)
+    while i and closed[i - 1][1] > at:
+        i -= 1
+        start, end = closed[i]
+        used -= calendar.elapsed(max(start, at), end)
+    if clock.open_start is not None:
+        used += calendar.elapsed(clock.open_start, at)
+    return used
+
+
+# -- the state machine -------------------------------------------------------------
+
+
+def apply_event(
+    state: TicketState | None, event: TicketEvent, policy: Policy, now_us: int
+) -> Decision:
+    """Apply one event at its event time; raise EventRejected when it cannot be."""
+    at = to_us(event.occurred_at)
+    now = max(now_us, at)
+    if state is None:
+        if not isinstance(event, TicketOpened):
+            raise EventRejected(f"unknown ticket {event.ticket_id!r}: no ticket.opened seen for it")
+        return _open(event, policy, at, now)
+    key = event_key(event.event_id)
+    if key in state.seen:
+        raise DuplicateEvent(f"duplicate event_id {event.event_id!r}: already applied")
+    if isinstance(event, TicketOpened):
+        raise EventRejected(
+            f"ticket {state.ticket_id!r} already exists"
+            + ("; send ticket.reopened to reopen it" if state.resolved else "")
+        )
+    if at < state.opened_at:
+        raise EventRejected(
+            f"{event.type} at {format_us(at)} is before the ticket was opened "
+            f"({format_us(state.opened_at)})"
+        )
+    if state.events >= MAX_EVENTS_PER_TICKET and not _stops_a_clock(state, event):
+        raise TicketOverLimit(
+            f"ticket over limit: ticket {state.ticket_id!r} has accepted {state.events} events, the most "
+            f"per ticket ({MAX_EVENTS_PER_TICKET}); only ticket.acknowledged and ticket.resolved are "
+            "still accepted, and its clocks keep their deadlines"
+        )
+    # What fell due before the event would have been published by a timely wake-up.
+    effects: list[Effect] = []
+    state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None)
+    state = state._replace(seen=state.seen.added(key), events=state.events + 1)
+    before = state
+    state = _transition(state, event, policy, at, effects)
+    for metric in METRICS:
+        old, new = before.clock(metric), state.clock(metric)
+        if not new.stopped and (
+            new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
+        ):
+            state = _with_clock(state, metric, scheduled(state, policy, metric, new))
+    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at)
+    state = state._replace(version=state.version + 1)
+    _schedule(state, policy, effects)
+    return Decision(state, effects)
+
+
+def _stops_a_clock(state: TicketState, event: TicketEvent) -> bool:
+    """Tell whether the event stops a running clock (accepted even past the events limit)."""
+    if isinstance(event, TicketAcknowledged):
+        return not state.response.stopped
+    return isinstance(event, TicketResolved) and not state.resolved
+
+
+def wake(state: TicketState, policy: Policy, now_us: int) -> Decision:
+    """Publish what has fallen due by ``now_us`` (most severe only per clock)."""
+    effects: list[Effect] = []
+    new = _fire_due(state, policy, now_us, effects, inclusive=True, event_at=None)
+    if new is not state:
+        new = new._replace(version=new.version + 1)
+    _schedule(new, policy, effects)
+    return Decision(new, effects)
+
+
+def targets_of(state: TicketState, policy: Policy, metric: str) -> ClockTargets:
+    """The targets that apply to one clock of a ticket now."""
+    return policy.targets_for(
+        state.clock(metric).priority, state.customer_id, state.service_id, state.in_hours
+    )
+
+
+def next_wake(state: TicketState, policy: Policy) -> int | None:
+    """The next instant at which an alert of this ticket falls due, if any."""
+    best: int | None = None
+    for clock in (state.response, state.resolution):
+        if clock.stopped or clock.level >= len(clock.due):
+            continue
+        fire = clock.due[clock.level]
+        if fire is not None and (best is None or fire < best):
+            best = fire
+    return best
+
+
+def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> ClockState:
+    """``clock`` with ``due`` computed for its segments and current targets."""
+    targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
+    levels = policy.thresholds(targets.target_us(metric), thresholds_us)
+    clock = _measured(clock, targets.calendar, levels)
+    rest = levels[len(clock.reached) :]
+    if clock.open_start is None:
+        return clock._replace(due=(*clock.reached, *([None] * len(rest))))
+    used = clock.used
+    future = targets.calendar.add_many(clock.open_start, [d - used for d in rest])
+    return clock._replace(due=(*clock.reached, *future))
+
+
+def rescheduled(state: TicketState, policy: Policy) -> TicketState:
+    """Recompute every running clock's schedule, e.g. after loading state under a changed policy."""
+    for metric in METRICS:
+        clock = state.clock(metric)
+        if not clock.stopped:
+            state = _with_clock(state, metric, scheduled(state, policy, metric, clock))
+    return state
+
+
+def _open(event: TicketOpened, policy: Policy, at: int, now: int) -> Decision:
+    if event.priority not in policy.targets:
+        raise EventRejected(
+            f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
+        )
+    clock = ClockState(priority=event.priority, closed=Spans(), open_start=at)
+    state = TicketState(
+        ticket_id=event.ticket_id,
+        priority=event.priority,
+        customer_id=event.customer_id,
+        service_id=event.service_id,
+        opened_at=at,
+        in_hours=policy.in_hours(at),
+        response=clock,
+        resolution=clock,
+        seen=RecentIds().added(event_key(event.event_id)),
+        version=1,
+        events=1,
+    )
+    state = rescheduled(state, policy)
+    effects: list[Effect] = []
+    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at)
+    _schedule(state, policy, effects)
+    return Decision(state, effects)
+
+
+def _transition(
+    state: TicketState, event: TicketEvent, policy: Policy, at: int, effects: list[Effect]
+) -> TicketState:
+    if isinstance(event, TicketAcknowledged):
+        if state.response.stopped:
+            return state  # a repeated acknowledgement changes nothing
+        return _stop(state, "response", policy, at, effects)
+    if isinstance(event, TicketResolved):
+        if state.resolved:
+            raise EventRejected(f"ticket {state.ticket_id!r} is already resolved")
+        if not state.response.stopped:
+            state = _stop(state, "response", policy, at, effects)
+        state = _stop(state, "resolution", policy, at, effects)
+        return state._replace(resolved=True, paused=False)
+    if isinstance(event, TicketReopened):
+        if not state.resolved:
+            raise EventRejected(f"ticket {state.ticket_id!r} is not resolved, so it cannot be reopened")
+        clock = state.resolution
+        start = max(at, clock.stopped_at or at)
+        clock = clock._replace(open_start=start, stopped_at=None, priority=state.priority)
+        return state._replace(resolution=clock, resolved=False)
+    if isinstance(event, TicketPaused):
+        if state.resolved:
+            raise EventRejected(f"ticket {state.ticket_id!r} is resolved, so it cannot be paused")
+        if state.paused:
+            raise EventRejected(f"ticket {state.ticket_id!r} is already paused")
+        clock = state.resolution
+        # Not resolved and not paused: the resolution clock runs.
+        running_from = clock.open_start if clock.open_start is not None else at
+        closed = clock.closed.appended((running_from, max(at, running_from)))
+        return state._replace(resolution=clock._replace(closed=closed, open_start=None), paused=True)
+    if isinstance(event, TicketResumed):
+        if not state.paused:
+            raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
+        clock = state.resolution
+        last_end = clock.closed[-1][1] if len(clock.closed) else at
+        return state._replace(resolution=clock._replace(open_start=max(at, last_end)), paused=False)
+    if isinstance(event, TicketPriorityChanged):
+        if event.priority not in policy.targets:
+            raise EventRejected(
+                f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
+            )
+        response, resolution = state.response, state.resolution
+        if not response.stopped:
+            response = response._replace(priority=event.priority)
+        if not resolution.stopped:
+            resolution = resolution._replace(priority=event.priority)
+        return state._replace(priority=event.priority, response=response, resolution=resolution)
+    if isinstance(event, TicketRated):
+        if state.resolution.outcomes == 0:
+            raise EventRejected(f"ticket {state.ticket_id!r} has not been resolved yet, so it cannot be rated")
+        if state.rated:
+            raise EventRejected(f"ticket {state.ticket_id!r} already rated")
+        effects.append(Publish(_rating(state, policy, event.score, at)))
+        return state._replace(rated=True)
+    raise EventRejected(f"unsupported event type {event.type!r}")  # pragma: no cover
+
+
+def _rating(state: TicketState, policy: Policy, score: int, at: int) -> dict[str, Any]:
+    """The ``sla.rating`` record of a customer's rating, at its event time in the resolution calendar's zone."""
+    zone = targets_of(state, policy, "resolution").calendar.timezone
+    record: dict[str, Any] = {"type": "sla.rating", "id": f"{state.ticket_id}:rating",
+                              "schema_version": SCHEMA_VERSION, "ticket_id": state.ticket_id}
+    if state.customer_id is not None:
+        record["customer_id"] = state.customer_id
+    if state.service_id is not None:
+        record["service_id"] = state.service_id
+    record["score"] = score
+    record["at"] = format_us(at, zone)
+    return record
+
+
+def _stop(
+    state: TicketState, metric: str, policy: Policy, at: int, effects: list[Effect]
+) -> TicketState:
+    targets = targets_of(state, policy, metric)
+    calendar = targets.calendar
+    target = targets.target_us(metric)
+    levels = policy.thresholds(target, thresholds_us)
+    clock = _measured(state.clock(metric), calendar, levels)
+    # Spans after the stop instant (an event that arrived late) no longer count: drop or clip
+    # them, taking their business time off the running figure.
+    closed, used = clock.closed, clock.used
+    keep = len(closed)
+    while keep and closed[keep - 1][0] >= at:
+        keep -= 1
+        used -= calendar.elapsed(*closed[keep])
+    clipped = None
+    if keep and closed[keep - 1][1] > at:
+        keep -= 1
+        start, end = closed[keep]
+        used -= calendar.elapsed(at, end)
+        clipped = (start, at)
+    spans = closed if keep == len(closed) else closed.head(keep)
+    # A level reached by the instant ``at`` was reached at the same instant without the later spans.
+    reached = tuple(t for t, level in zip(clock.reached, levels, strict=False) if level <= used)
+    if clipped is not None:
+        spans = spans.appended(clipped)
+    if clock.open_start is not None and clock.open_start < at:
+        spans = spans.appended((clock.open_start, at))
+        used, reached = measure_spans(calendar, [(clock.open_start, at)], levels, used, reached)
+    if not len(spans):
+        spans = Spans().appended((clock.first_start, clock.first_start))
+    clock = clock._replace(
+        closed=spans, open_start=None, stopped_at=at, outcomes=clock.outcomes + 1, due=(),
+        used=used, reached=reached, measured=len(spans),
+    )
+    # Decided by instants, not by used time: a deadline at closing time is reached then, and a
+    # clock stopped later, while the calendar is still closed, has used no more than its target
+    # but stopped after its deadline. ``fell_due`` holds the instant each level fell due, None for
+    # levels not reached by ``at``.
+    fell_due: list[int | None] = [*reached, *([None] * (len(levels) - len(reached)))]
+    met = fell_due[-1] is None or fell_due[-1] >= at
+    retracts = [
+        _alert_id(state.ticket_id, metric, level, policy)
+        for level, _ in clock.published
+        if (level > len(policy.warn_at) and met) or (level <= len(policy.warn_at) and fell_due[level - 1] is None)
+    ]
+    state = _with_clock(state, metric, clock)
+    deadline = fell_due[-1] if fell_due[-1] is not None else calendar.add(at, target - used)
+    record = _record(state, policy, metric, "outcome", at, clock, targets, deadline)
+    record["status"] = "met" if met else "breached"
+    record["used_seconds"] = used / 1_000_000
+    record["target_seconds"] = target / 1_000_000
+    if clock.outcomes > 1:
+        record["id"] += f":{clock.outcomes}"
+    if retracts:
+        record["retracts"] = retracts
+    effects.append(Publish(record))
+    return state
+
+
+def _fire_due(
+    state: TicketState,
+    policy: Policy,
+    bound: int,
+    effects: list[Effect],
+    *,
+    inclusive: bool,
+    event_at: int | None,
+) -> TicketState:
+    breach = len(policy.warn_at) + 1
+    for metric in METRICS:
+        clock = state.clock(metric)
+        if clock.stopped or clock.level >= breach:
+            continue
+        due = [
+            (level, t)
+            for level, t in enumerate(clock.due[clock.level :], start=clock.level + 1)
+            if t is not None and (t <= bound if inclusive else t < bound)
+        ]
+        if not due:
+            continue
+        level, fire = due[-1]
+        at = fire if event_at is None else max(fire, event_at)
+        clock = clock._replace(level=level, published=(*clock.published, (level, at)))
+        state = _with_clock(state, metric, clock)
+        kind = "breach" if level == breach else "warning"
+        targets = targets_of(state, policy, metric)
+        deadline = clock.due[-1]
+        if deadline is None:  # paused short of the target: as if it ran on from `at`
+            target = targets.target_us(metric)
+            deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
+        record = _record(state, policy, metric, kind, at, clock, targets, deadline)
+        if kind == "warning":
+            record["threshold"] = float(policy.warn_at[level - 1])
+        effects.append(Publish(record))
+    return state
+
+
+def _schedule(state: TicketState, policy: Policy, effects: list[Effect]) -> None:
+    at = next_wake(state, policy)
+    if at is not None:
+        effects.append(WakeAt(state.ticket_id, at, state.version))
+
+
+def _with_clock(state: TicketState, metric: str, clock: ClockState) -> TicketState:
+    return state._replace(response=clock) if metric == "response" else state._replace(resolution=clock)
+
+
+def _alert_id(ticket_id: str, metric: str, level: int, policy: Policy) -> str:
+    if level > len(policy.warn_at):
+        return f"{ticket_id}:{metric}:breach"
+    return f"{ticket_id}:{metric}:warning:{float(policy.warn_at[level - 1])}"
+
+
+def _record(
+    state: TicketState,
+    policy: Policy,
+    metric: str,
+    kind: str,
+    at: int,
+    clock: ClockState,
+    targets: ClockTargets,
+    deadline: int,
+) -> dict[str, Any]:
+    calendar = targets.calendar
+    if kind == "outcome":
+        record_id = f"{state.ticket_id}:{metric}:outcome"
+    else:
+        level = clock.level
+        record_id = _alert_id(state.ticket_id, metric, level, policy)
+    record: dict[str, Any] = {
+        "type": f"sla.{kind}",
+        "id": record_id,
+        "schema_version": SCHEMA_VERSION,
+        "ticket_id": state.ticket_id,
+        "metric": metric,
+        "priority": clock.priority,
+        "deadline": format_us(deadline, calendar.timezone),
+        "at": format_us(at, calendar.timezone),
+    }
+    if state.customer_id is not None:
+        record["customer_id"] = state.customer_id
+    if state.service_id is not None:
+        record["service_id"] = state.service_id
+    return record

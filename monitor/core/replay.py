@@ -1,0 +1,161 @@
+"""The replay driver: the core run over a file of events in event time.
+
+Deterministic and broker-free: it keeps tickets and services in dicts and
+pending wake-ups in a heap, advances an event-time clock before each event
+(firing everything due strictly before it), and at the end up to ``until``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.core.budget import Decision as ServiceDecision
+from monitor.core.budget import ServiceState, WakeServiceAt, apply_service_event, wake_service
+from monitor.core.clock import Decision, TicketState, WakeAt, apply_event, wake
+from monitor.core.errors import EventRejected
+from monitor.core.events import MaintenanceScheduled, ProbeResult, parse_event
+from monitor.core.instants import to_us
+from monitor.core.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An input line the core refused, and why."""
+
+    line: int
+    reason: str
+    event_id: str | None = None
+    ticket_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, without empty fields."""
+        out: dict[str, Any] = {"line": self.line, "reason": self.reason}
+        if self.event_id is not None:
+            out["event_id"] = self.event_id
+        if self.ticket_id is not None:
+            out["ticket_id"] = self.ticket_id
+        return out
+
+
+@dataclass
+class Replay:
+    """Event-time driver of the core over many tickets."""
+
+    policy: Policy
+    tickets: dict[str, TicketState] = field(default_factory=dict)
+    services: dict[str, ServiceState] = field(default_factory=dict)
+    clock_us: int | None = None
+    _heap: list[tuple[int, int, str, int, bool]] = field(default_factory=list)
+    _seq: int = 0
+
+    def feed(self, line: int, raw: bytes | str) -> tuple[list[dict[str, Any]], Rejection | None]:
+        """Apply one raw event; return the records published and any rejection.
+
+        No line stops the replay: an unexpected error inside the core becomes a rejection
+        (``internal error: ...``) after whatever the line had published already.
+        """
+        records: list[dict[str, Any]] = []
+        try:
+            return records, self._feed(line, raw, records)
+        except Exception as error:  # one bad line must not cost the rest of the file
+            return records, Rejection(line, f"internal error: {type(error).__name__}: {error}")
+
+    def _feed(self, line: int, raw: bytes | str, records: list[dict[str, Any]]) -> Rejection | None:
+        try:
+            event = parse_event(raw.rstrip())
+        except EventRejected as error:
+            return Rejection(line, error.reason)
+        at = to_us(event.occurred_at)
+        if isinstance(event, ProbeResult | MaintenanceScheduled):
+            service = self.services.get(event.service_id)
+            try:
+                service_decision = apply_service_event(service, event, self.policy)
+            except EventRejected as error:
+                return Rejection(line, error.reason, event.event_id)
+            self.advance(at, inclusive=False, into=records)
+            current_service = self.services.get(event.service_id)
+            if current_service is not service:
+                service_decision = apply_service_event(current_service, event, self.policy)
+            records.extend(self._carry_out(service_decision))
+            return None
+        now = at if self.clock_us is None else max(self.clock_us, at)
+        state = self.tickets.get(event.ticket_id)
+        try:
+            # Decide first, so a rejected event (say, dated far ahead) moves no clock.
+            decision = apply_event(state, event, self.policy, now)
+        except EventRejected as error:
+            return Rejection(line, error.reason, event.event_id, event.ticket_id)
+        self.advance(at, inclusive=False, into=records)
+        current = self.tickets.get(event.ticket_id)
+        if current is not state and current is not None:
+            decision = apply_event(current, event, self.policy, now)
+        records.extend(self._carry_out(decision))
+        return None
+
+    def advance(
+        self, until_us: int, *, inclusive: bool = True, into: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Fire every wake-up due before ``until_us`` (or at it, if inclusive); the records
+        are appended to ``into`` (as they come, so none is lost to an error) and returned."""
+        records: list[dict[str, Any]] = [] if into is None else into
+        heap = self._heap
+        while heap and (heap[0][0] <= until_us if inclusive else heap[0][0] < until_us):
+            due, _, key, version, is_service = heapq.heappop(heap)
+            if is_service:
+                service = self.services.get(key)
+                if service is not None and service.version == version:
+                    records.extend(self._carry_out(wake_service(service, self.policy, due)))
+                continue
+            state = self.tickets.get(key)
+            if state is None or state.version != version:
+                continue  # stale: the ticket changed since this wake-up was planned
+            records.extend(self._carry_out(wake(state, self.policy, due)))
+        if self.clock_us is None or until_us > self.clock_us:
+            self.clock_us = until_us
+        return records
+
+    def _carry_out(self, decision: Decision | ServiceDecision) -> list[dict[str, Any]]:
+        records = []
+        state = decision.state
+        if isinstance(state, ServiceState):
+            self.services[state.service_id] = state
+        elif state is not None:
+            self.tickets[state.ticket_id] = state
+        for effect in decision.effects:
+            if isinstance(effect, WakeAt | WakeServiceAt):
+                self._seq += 1
+                is_service = isinstance(effect, WakeServiceAt)
+                key = effect.service_id if isinstance(effect, WakeServiceAt) else effect.ticket_id
+                heapq.heappush(self._heap, (effect.at_us, self._seq, key, effect.version, is_service))
+            else:
+                records.append(effect.record)
+        return records
+
+
+def replay_lines(
+    policy: Policy, lines: Iterable[bytes | str], until_us: int | None = None
+) -> Iterator[dict[str, Any] | Rejection]:
+    """Replay raw JSON lines; yield published records and rejections in order."""
+    driver = Replay(policy)
+    number = 0
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        records, rejection = driver.feed(number, raw)
+        yield from records
+        if rejection is not None:
+            yield rejection
+    if until_us is None:
+        until_us = driver.clock_us
+    if until_us is not None:
+        final: list[dict[str, Any]] = []
+        try:
+            driver.advance(until_us, into=final)
+        except Exception as error:  # as in ``feed``: report it, keep what was published
+            yield from final
+            yield Rejection(number, f"internal error while advancing to the end: {type(error).__name__}: {error}")
+            return
+        yield from final

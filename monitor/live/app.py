@@ -1,0 +1,290 @@
+"""The live shell: the processor behind a faust-streaming agent (the adapter).
+
+One agent consumes, co-partitioned, the ticket and probe input topics, a
+repartition topic (for input not keyed by ticket or service id) and a wake-up
+topic. Per-ticket and per-service state live in RocksDB-backed tables that
+only the agent writes. What a batch decides is ``monitor.live.processor``'s
+business; this module feeds it Faust's events, publishes its outbox, writes
+its rows in the partition of the message that changed them, and runs the
+timers (wake-ups, broker check), the recovery hooks and the web pages. A timer
+turns due entries of the in-memory wake-up heaps into wake-up messages on the
+ticket's partition; the agent handles them like events, so every state change
+happens in order, on the partition's owner, after the alert it records was
+acknowledged by the broker. See DESIGN.md, "Durable per-ticket timers".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import structlog
+from faust.streams import _current_event
+from faust.types import EventT
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from monitor.core.instants import to_us
+from monitor.core.policy import Policy
+from monitor.live.kafka import ssl_context
+from monitor.live.metrics import Metrics, Snapshot
+from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes
+from monitor.live.publishing import Send, publish_all
+from monitor.live.readiness import BrokerCheck, Readiness, readiness
+from monitor.live.settings import Settings
+from monitor.live.webapp import NO_BUILTIN_PAGES
+from monitor.live.webapp import App as OwnPagesApp
+from monitor.live.worker_state import WorkerState
+
+Clock = Callable[[], datetime]
+log = structlog.get_logger("sla.worker")
+
+
+def wall_clock() -> datetime:
+    """The real time, for the live worker."""
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock = wall_clock) -> faust.App:
+    """Build the Faust app for one worker process (no I/O until it starts)."""
+    credentials: faust.SASLCredentials | faust.SSLCredentials | None = None
+    if settings.sasl_mechanism:
+        credentials = faust.SASLCredentials(
+            username=settings.sasl_username,
+            password=settings.sasl_password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=ssl_context(settings),
+        )
+    elif settings.security_protocol == "SSL":
+        credentials = faust.SSLCredentials(ssl_context(settings))
+    app = OwnPagesApp(
+        settings.app_id,
+        broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap.split(",")],
+        broker_credentials=credentials,
+        store="rocksdb://",
+        datadir=str(settings.data_dir),
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        topic_partitions=partitions,
+        topic_replication_factor=settings.replication_factor,
+        consumer_group_instance_id=settings.instance_id,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=max(settings.session_timeout_s * 2, 10.0),
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        table_standby_replicas=0,
+        stream_buffer_maxsize=settings.stream_buffer,
+        producer_linger=settings.producer_linger_s,
+        autodiscover=False,
+        # aiokafka refuses (client side) a message over this; ours stop at settings.max_record_bytes.
+        producer_max_request_size=max(1_000_000, settings.max_record_bytes + 65_536),
+        **NO_BUILTIN_PAGES,
+    )
+    routes = Routes.of(settings, partitions)
+    source = app.topic(*routes.inputs, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    # bytes key and value types make Faust use the raw codec; we encode state ourselves.
+    tickets = app.Table(TICKETS, partitions=partitions, key_type=bytes, value_type=bytes)
+    services = app.Table(SERVICES, partitions=partitions, key_type=bytes, value_type=bytes)
+    # Month-to-date outcome counts, keyed "partition:month": each partition's own row (see DESIGN.md).
+    aggregates = app.Table(AGGREGATES, partitions=partitions, key_type=bytes, value_type=bytes)
+    store = _TableStore({TICKETS: tickets, SERVICES: services, AGGREGATES: aggregates})
+    worker = WorkerState()
+    app.sla_worker = worker  # type: ignore[attr-defined]
+    lag: dict[str, int] = {}
+
+    def now_us() -> int:
+        return to_us(clock())
+
+    def ready_now() -> Readiness:
+        since = worker.publishing_since
+        return readiness(recovered=worker.ready, rebalancing=app.rebalancing, broker_error=worker.broker_error,
+                         publish_error=worker.publish_error, stall_s=settings.publish_stall_s,
+                         publish_waiting_s=None if since is None else time.monotonic() - since)
+
+    def snapshot() -> Snapshot:
+        return Snapshot(now_us=now_us(), clocks=worker.clocks.values(), period_counts=worker.by_period(),
+                        services=worker.services.values(), ready=ready_now().ready,
+                        assigned_partitions=len(_assigned_partitions(app, routes.wakeups)),
+                        pending_wakeups=worker.pending_wakeups, lag=dict(lag))
+
+    metrics = Metrics(policy, snapshot)
+    app.sla_metrics = metrics  # type: ignore[attr-defined]
+    processor = Processor(policy, routes, now_us, store, metrics, worker)
+    channel = _Channel(app, processor, worker)
+
+    @app.agent(source, concurrency=1)
+    async def process(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_wait_s):  # type: ignore[attr-defined]
+            messages = store.bind(events)
+            outbox = processor.handle(messages)
+            # Publish everything, wait for every acknowledgement, then record the rows: transient failures
+            # are retried (recording a state whose alert was not acknowledged would lose it); a message
+            # refused for good becomes a dead letter (see monitor.live.publishing).
+            worker.publishing_since = time.monotonic()
+            try:
+                lost = await publish_all(outbox.sends, channel, settings.max_record_bytes)
+            finally:
+                worker.publishing_since = None
+            for write in outbox.writes.values():
+                store.put(write.table, write.key, write.value, write.message)
+            processor.recorded(outbox, lost, now_us())
+            for message in messages:
+                worker.read_offsets[message.topic, message.partition] = message.offset + 1
+
+    @tickets.on_recover
+    async def rebuild_heaps() -> None:
+        processor.recover_tickets(tickets.items(), _assigned_partitions(app, routes.wakeups))
+
+    @services.on_recover
+    async def rebuild_service_heaps() -> None:
+        processor.recover_services(services.items(), _assigned_partitions(app, routes.wakeups))
+
+    @aggregates.on_recover
+    async def rebuild_aggregates() -> None:
+        processor.recover_aggregates(aggregates.items(), _assigned_partitions(app, routes.wakeups))
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def on_revoked(sender: Any, revoked: Any = None, **_: Any) -> None:
+        # Heaps and mirrors are rebuilt from the tables once recovery of the new assignment ends.
+        processor.revoked()
+
+    @app.timer(interval=settings.tick_s)
+    async def fire_due_wakeups() -> None:
+        if app.rebalancing or not worker.ready:
+            return
+        for partition, key, body in processor.due_wakeups(now_us(), _assigned_partitions(app, routes.wakeups)):
+            await app.producer.send(routes.wakeups, key, body, partition, None, None)
+
+    check_broker = BrokerCheck(settings, sorted({*routes.inputs, *routes.outputs.values(), routes.dead_letter}))
+
+    @app.timer(interval=settings.broker_check_s)
+    async def watch_broker() -> None:
+        error = await check_broker()
+        if error != worker.broker_error:
+            if error is None:
+                log.info("Kafka reachable again")
+            else:
+                log.warning("Kafka unreachable: not ready", reason=error)
+        worker.broker_error = error
+
+    @app.page("/health/live")
+    async def live(web: Any, request: Any) -> Any:
+        return web.json({"status": "alive"})
+
+    @app.page("/health/ready")
+    async def ready(web: Any, request: Any) -> Any:
+        state = ready_now()
+        return web.json(state.body(), status=200 if state.ready else 503)
+
+    @app.page("/metrics")
+    async def prometheus_metrics(web: Any, request: Any) -> Any:
+        lag.clear()
+        lag.update(await _lag(app, routes.inputs, worker.read_offsets))
+        return web.bytes(generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    @app.page("/stats")
+    async def stats(web: Any, request: Any) -> Any:
+        return web.json({"counts": dict(worker.counts), "pending_wakeups": worker.pending_wakeups,
+                         "partitions": sorted(_assigned_partitions(app, routes.wakeups))})
+
+    return app
+
+
+class _TableStore:
+    """The processor's ``Store`` over the Faust tables, each access in the context of its message's event."""
+
+    def __init__(self, tables: Mapping[str, Any]) -> None:
+        self.tables = tables
+        self._events: dict[int, EventT[bytes]] = {}
+
+    def bind(self, events: Sequence[EventT[bytes]]) -> list[Message]:
+        """The batch's events as messages, remembered until the next batch to find each one's event."""
+        messages = [_message(event) for event in events]
+        self._events = {id(message): event for message, event in zip(messages, events, strict=True)}
+        return messages
+
+    def get(self, table: str, key: bytes, at: Message) -> bytes | None:
+        with _in_context_of(self._events[id(at)]):
+            value: bytes | None = self.tables[table].get(key)
+            return value
+
+    def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
+        with _in_context_of(self._events[id(at)]):  # the table writes to the partition of the current event
+            self.tables[table][key] = value
+
+
+def _message(event: EventT[bytes]) -> Message:
+    message = event.message
+    headers = event.headers or ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return Message(message.topic, message.partition, message.offset, event.key, event.value,
+                   tuple((name, value or b"") for name, value in pairs))
+
+
+class _Channel:
+    """The worker's side of ``publish_all``: the producer; refused messages are the processor's business."""
+
+    def __init__(self, app: faust.App, processor: Processor, worker: WorkerState) -> None:
+        self.app, self.processor, self.worker = app, processor, worker
+
+    async def send(self, item: Send) -> Any:
+        return await self.app.producer.send(item.topic, item.key, item.value, None, None, item.headers)
+
+    def replacement(self, item: Send, reason: str) -> Send:
+        return self.processor.replacement(item, reason)
+
+    def unpublishable(self, item: Send, reason: str) -> None:
+        self.processor.unpublishable(item, reason)
+
+    def failing(self, reason: str | None) -> None:
+        if reason is not None:
+            log.error("publish failed, retrying", error=reason)
+        self.worker.publish_error = reason
+
+
+@contextlib.contextmanager
+def _in_context_of(event: EventT[bytes]) -> Iterator[None]:
+    # Faust tables find the partition to read and write through the stream's
+    # current event; a batch handles many, so each is made current in turn.
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+async def _lag(app: faust.App, topics: tuple[str, ...], read: dict[tuple[str, int], int]) -> dict[str, int]:
+    """Messages behind the broker's end on the owned partitions, by topic (0 when unknown)."""
+    lag = dict.fromkeys(topics, 0)
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # consumer not started yet
+        return lag
+    for tp in assignment:
+        if tp.topic not in lag:
+            continue
+        try:
+            end = app.consumer.highwater(tp)
+        except Exception:  # no fetch for the partition yet
+            continue
+        position = read.get((tp.topic, tp.partition))
+        if position is None:  # nothing handled there yet: where the consumer stands
+            with contextlib.suppress(Exception):
+                position = await app.consumer.position(tp)
+        if end is not None and position is not None:
+            lag[tp.topic] += max(0, int(end) - position)
+    return lag
+
+
+def _assigned_partitions(app: faust.App, topic: str) -> set[int]:
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # consumer not started yet
+        return set()
+    return {tp.partition for tp in assignment if tp.topic == topic}

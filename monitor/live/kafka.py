@@ -1,0 +1,123 @@
+"""Kafka plumbing shared by the worker, the simulator and the tools: security
+settings for aiokafka, topic creation, and the key -> partition mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner
+
+from monitor.core.errors import UsageError
+from monitor.live.settings import Settings
+
+_partitioner = DefaultPartitioner()
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives ``key``."""
+    return _partitioner(key, list(range(partitions)), list(range(partitions)))  # type: ignore[no-any-return]
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """An SSL context for SSL / SASL_SSL, or None for plaintext."""
+    if settings.security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    context = ssl.create_default_context(cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None)
+    if settings.ssl_certfile:
+        context.load_cert_chain(str(settings.ssl_certfile), str(settings.ssl_keyfile) if settings.ssl_keyfile else None)
+    return context
+
+
+def client_kwargs(settings: Settings) -> dict[str, Any]:
+    """Connection and security keyword arguments for aiokafka clients."""
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.security_protocol,
+    }
+    context = ssl_context(settings)
+    if context is not None:
+        kwargs["ssl_context"] = context
+    if settings.sasl_mechanism:
+        kwargs["sasl_mechanism"] = settings.sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.sasl_username
+        kwargs["sasl_plain_password"] = settings.sasl_password
+    return kwargs
+
+
+def internal_topics(settings: Settings) -> tuple[str, str]:
+    """Names of the repartition and wake-up topics of this app."""
+    return f"{settings.app_id}-tickets-repartition", f"{settings.app_id}-wakeups"
+
+
+async def ensure_topics(settings: Settings) -> int:
+    """Create missing topics and return the partition count all ticket topics share.
+
+    The input topic keeps the count it has (or gets ``settings.partitions``);
+    the internal topics take the same count so partition *p* of each belongs
+    to the same worker.
+    """
+    admin = AIOKafkaAdminClient(**client_kwargs(settings))
+    await admin.start()
+    try:
+        existing = await _partition_counts(admin)
+        partitions = existing.get(settings.topic_events, settings.partitions)
+        repartition, wakeups = internal_topics(settings)
+        wanted = {
+            settings.topic_events: partitions,
+            settings.topic_probes: partitions,
+            repartition: partitions,
+            wakeups: partitions,
+            settings.topic_warnings: partitions,
+            settings.topic_breaches: partitions,
+            settings.topic_outcomes: partitions,
+            settings.topic_dead_letter: partitions,
+            settings.topic_reports: 1,  # a few records a month
+        }
+        for name in (repartition, wakeups):
+            if name in existing and existing[name] != partitions:
+                raise UsageError(
+                    f"topic {name} has {existing[name]} partitions but {settings.topic_events} has {partitions}; "
+                    f"delete {name} (it holds only transient messages) or use a new SLA_APP_ID"
+                )
+        probes = settings.topic_probes
+        if probes in existing and existing[probes] != partitions:
+            raise UsageError(
+                f"topic {probes} has {existing[probes]} partitions but {settings.topic_events} has {partitions}; "
+                "one worker handles a partition number of both, so give them the same count"
+            )
+        kept = retained_topics(settings)
+        missing = [
+            NewTopic(name, count, settings.replication_factor,
+                     topic_configs=retention_config(settings) if name in kept else None)
+            for name, count in wanted.items()
+            if name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
+                await admin.create_topics(missing)
+        return partitions
+    finally:
+        await admin.close()
+
+
+def retained_topics(settings: Settings) -> tuple[str, ...]:
+    """Output topics the monthly report reads back (or writes), kept for ``output_retention_days``."""
+    return (settings.topic_warnings, settings.topic_breaches, settings.topic_outcomes, settings.topic_reports)
+
+
+def retention_config(settings: Settings) -> dict[str, str]:
+    """Topic configuration of the retained output topics."""
+    return {"retention.ms": str(settings.output_retention_days * 86_400_000)}
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:
+    metadata = await admin.describe_topics()
+    return {
+        t["topic"]: len(t["partitions"])
+        for t in metadata
+        if t.get("error_code", 0) == 0 and t["partitions"]
+    }

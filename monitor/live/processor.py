@@ -1,0 +1,526 @@
+"""The live path's logic without Faust: a batch of input messages in, an outbox out.
+
+``Processor.handle`` decodes each message, checks its topic, its partition and
+its clock skew, moves messages not keyed by their owner to the repartition
+topic, turns bad input into dead letters, calls the core and collects what the
+batch decided in an ``Outbox``: the messages to publish (each with the input
+position it comes from, for ``publishing.publish_all``) and the table rows to
+record once they are acknowledged, one per (table, key) with the message in
+whose partition it is written. Wake-up heaps and counts are kept on the way.
+
+The Faust adapter (``monitor.live.app``) only feeds it: it builds ``Message``
+values from Faust's events, reads the tables through a ``Store``, publishes the
+outbox, writes its rows and calls ``recorded``. Tests and benchmarks use a
+``MemoryStore``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+
+from monitor.core.budget import (
+    MAX_AHEAD_US,
+    ServiceState,
+    WakeServiceAt,
+    apply_service_event,
+    wake_service,
+    window_refusal,
+)
+from monitor.core.budget import next_wake as next_service_wake
+from monitor.core.clock import (
+    DuplicateEvent,
+    Publish,
+    TicketState,
+    WakeAt,
+    apply_event,
+    next_wake,
+    rescheduled,
+    wake,
+)
+from monitor.core.codec import decode_service, decode_state, encode_service, encode_state
+from monitor.core.errors import EventRejected
+from monitor.core.events import MaintenanceScheduled, ProbeResult, parse_event
+from monitor.core.instants import US_PER_SECOND, format_us, to_us
+from monitor.core.policy import Policy
+from monitor.live.deadletter import MAX_ID_CHARS, dead_letter
+from monitor.live.kafka import internal_topics, partition_for
+from monitor.live.publishing import Send, Source
+from monitor.live.settings import Settings
+from monitor.live.wakeups import WakeUp, parse_wakeup
+from monitor.live.worker_state import WorkerState, month_of
+
+log = structlog.get_logger("sla.worker")
+
+H_SOURCE = "x-sla-source"  # "topic:partition:offset" of a repartitioned message
+TICKETS, SERVICES, AGGREGATES = "tickets", "services", "aggregates"
+TABLES = (TICKETS, SERVICES, AGGREGATES)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One input message as the consumer handed it over."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def position(self) -> Source:
+        """Where it was read: topic, partition, offset."""
+        return self.topic, self.partition, self.offset
+
+
+class Store(Protocol):
+    """The worker's tables (``TICKETS``, ``SERVICES``, ``AGGREGATES``): encoded rows by key."""
+
+    def get(self, table: str, key: bytes, at: Message) -> bytes | None:
+        """The row of ``key``, read while handling ``at`` (whose partition holds it)."""
+
+    def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
+        """Record a row in the partition of ``at``."""
+
+
+class MemoryStore:
+    """A ``Store`` in dictionaries, for tests and benchmarks."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[bytes, bytes]] = {table: {} for table in TABLES}
+
+    def get(self, table: str, key: bytes, at: Message) -> bytes | None:
+        """The row of ``key``, if any."""
+        return self.rows[table].get(key)
+
+    def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
+        """Record a row."""
+        self.rows[table][key] = value
+
+
+class MetricSink(Protocol):
+    """The counters the processor moves (``metrics.Metrics`` in the worker)."""
+
+    def count_input(self, kind: str, result: str) -> None:
+        """One input message of type ``kind`` and what became of it."""
+
+    def count_dead_letter(self, kind: str) -> None:
+        """One dead letter of ``kind``."""
+
+    def count_unpublishable(self) -> None:
+        """One record dropped after its dead letter was refused too."""
+
+    def published(self, record: dict[str, Any], now_us: int) -> None:
+        """One record acknowledged by the broker at ``now_us``."""
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The topics a worker reads and writes, and the partition count they share."""
+
+    events: str
+    probes: str
+    repartition: str
+    wakeups: str
+    dead_letter: str
+    outputs: Mapping[str, str]  # record type -> topic
+    partitions: int
+
+    @classmethod
+    def of(cls, settings: Settings, partitions: int) -> Routes:
+        """The routes the settings name."""
+        repartition, wakeups = internal_topics(settings)
+        return cls(settings.topic_events, settings.topic_probes, repartition, wakeups, settings.topic_dead_letter,
+                   settings.output_topics, partitions)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every topic the agent consumes."""
+        return self.events, self.probes, self.repartition, self.wakeups
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """A table row to record after the batch's messages are acknowledged."""
+
+    table: str
+    key: bytes
+    value: bytes
+    message: Message  # the last message that changed it: the row is written in its partition
+    state: TicketState | ServiceState | Counter[str]  # what the metric mirrors keep of it
+
+
+@dataclass
+class Outbox:
+    """What one batch decided: messages to publish, then rows to record."""
+
+    sends: list[Send] = field(default_factory=list)
+    writes: dict[tuple[str, bytes], Write] = field(default_factory=dict)
+    states: dict[tuple[str, bytes], TicketState | ServiceState] = field(default_factory=dict)  # newest, decoded
+    outcomes: list[tuple[Message, dict[str, Any]]] = field(default_factory=list)  # ticket outcomes
+
+    def publish(self, topic: str, key: bytes | None, record: dict[str, Any], source: Source) -> None:
+        """Queue a record, keyed, with its id in a header."""
+        self.sends.append(encoded(topic, key, record, source))
+
+
+def encoded(topic: str, key: bytes | None, record: dict[str, Any], source: Source, replacement: bool = False) -> Send:
+    """The message carrying ``record`` as JSON, its id in a header."""
+    value = json.dumps(record, ensure_ascii=False).encode()
+    return Send(topic, key, value, [("id", record["id"].encode())], source, record, replacement)
+
+
+class Processor:
+    """Routes batches of input messages through the core; see the module docstring."""
+
+    def __init__(self, policy: Policy, routes: Routes, now_us: Callable[[], int], store: Store, sink: MetricSink,
+                 state: WorkerState | None = None) -> None:
+        self.policy, self.routes, self.now_us, self.store, self.sink = policy, routes, now_us, store, sink
+        self.state = state if state is not None else WorkerState()
+
+    # -- a batch -------------------------------------------------------------------------------
+
+    def handle(self, batch: Sequence[Message]) -> Outbox:
+        """Decide what a batch of messages sends and records."""
+        outbox = Outbox()
+        for message in batch:
+            try:
+                if message.topic == self.routes.wakeups:
+                    self._wake(outbox, message)
+                else:
+                    self._event(outbox, message)
+            except Exception as error:  # a bug must not stop the stream nor lose the message
+                log.exception("event handling failed", topic=message.topic, offset=message.offset)
+                self._dead_letter(outbox, message.value or b"", f"internal error: {type(error).__name__}: {error}",
+                                  "internal", message.position)
+        self._count_outcomes(outbox)
+        return outbox
+
+    def recorded(self, outbox: Outbox, lost: Collection[Send], acknowledged_us: int) -> None:
+        """The outbox was published (but for ``lost``) and its rows written: update mirrors, count, log."""
+        state = self.state
+        for write in outbox.writes.values():
+            if isinstance(write.state, Counter):
+                partition_text, period = write.key.decode().split(":", 1)
+                state.period_counts[int(partition_text), period] = write.state
+            else:
+                state.track(write.key, write.state)
+        lost_ids = {id(item) for item in lost}
+        for record in (s.record for s in outbox.sends if s.record and not s.replacement and id(s) not in lost_ids):
+            if record["type"] == "sla.dead_letter":
+                continue
+            self.sink.published(record, acknowledged_us)
+            state.counts[record["type"]] += 1
+            log.info("alert published" if record["type"] != "sla.outcome" else "outcome published",
+                     id=record["id"], at=record["at"], deadline=record.get("deadline"))
+
+    # -- input events ----------------------------------------------------------------------------
+
+    def _event(self, outbox: Outbox, message: Message) -> None:
+        routes, value = self.routes, message.value or b""
+        source_at = message.position
+        if message.topic == routes.repartition:
+            header = dict(message.headers).get(H_SOURCE)
+            if header:
+                topic, partition_text, offset_text = header.decode().rsplit(":", 2)
+                source_at = (topic, int(partition_text), int(offset_text))
+        try:
+            ticket_event = parse_event(value.strip())
+        except EventRejected as error:
+            self.sink.count_input("unknown", "malformed")
+            self._dead_letter(outbox, value, error.reason, "malformed", source_at)
+            return
+        is_service = isinstance(ticket_event, ProbeResult | MaintenanceScheduled)
+        owner: str = ticket_event.service_id if is_service else ticket_event.ticket_id  # type: ignore[union-attr,assignment]
+        key = owner.encode()
+        home, other = (routes.probes, routes.events)[:: 1 if is_service else -1]
+        if source_at[0] == other and home != other:  # each kind has its topic: the other one is a mistake
+            self.sink.count_input(ticket_event.type, "rejected")
+            self._dead_letter(outbox, value, f"{ticket_event.type} belongs on topic {home}, not {other}", "rejected",
+                              source_at, ticket_event.event_id, ticket_id=None if is_service else owner,
+                              service_id=owner if is_service else None)
+            return
+        if partition_for(key, routes.partitions) != message.partition:
+            # Not keyed by ticket (or service) id: move it to that key's partition first.
+            outbox.sends.append(Send(routes.repartition, key, value,
+                                     [(H_SOURCE, ":".join(map(str, source_at)).encode())], source_at))
+            self.state.counts["repartitioned"] += 1
+            self.sink.count_input(ticket_event.type, "repartitioned")
+            return
+        if isinstance(ticket_event, ProbeResult | MaintenanceScheduled):
+            self._service_event(outbox, message, ticket_event, key, value, source_at)
+            return
+        now = self.now_us()
+        if (at := to_us(ticket_event.occurred_at)) > now + MAX_AHEAD_US:  # as services: see budget.MAX_AHEAD_US
+            self.sink.count_input(ticket_event.type, "rejected")
+            self._dead_letter(outbox, value, f"occurred_at {format_us(at)} is more than {MAX_AHEAD_US // US_PER_SECOND} "
+                              f"s ahead of the worker's clock ({format_us(now)}); check the sender's clock", "rejected",
+                              source_at, ticket_event.event_id, ticket_event.ticket_id)
+            return
+        try:
+            decision = apply_event(self._ticket(outbox, key, message), ticket_event, self.policy, now)
+        except EventRejected as error:
+            kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
+            self.sink.count_input(ticket_event.type, kind)
+            self._dead_letter(outbox, value, error.reason, kind, source_at, ticket_event.event_id,
+                              ticket_event.ticket_id)
+            return
+        self.state.counts[f"event.{ticket_event.type}"] += 1
+        self.sink.count_input(ticket_event.type, "accepted")
+        self._carry_out(outbox, message, key, decision.state, decision.effects)
+
+    def _service_event(self, outbox: Outbox, message: Message, parsed: ProbeResult | MaintenanceScheduled,
+                       key: bytes, value: bytes, source_at: Source) -> None:
+        policy = self.policy
+        try:
+            decision = apply_service_event(self._service(outbox, key, message), parsed, policy, self.now_us())
+        except EventRejected as error:
+            kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
+            self.sink.count_input(parsed.type, kind)
+            self._dead_letter(outbox, value, error.reason, kind, source_at, parsed.event_id,
+                              service_id=parsed.service_id)
+            return
+        self.state.counts[f"event.{parsed.type}"] += 1
+        self.sink.count_input(parsed.type, "accepted")
+        if isinstance(parsed, MaintenanceScheduled):
+            refusal = window_refusal(decision.state.windows[-1], policy)
+            if refusal:
+                log.warning("maintenance window excludes nothing", service_id=parsed.service_id,
+                            event_id=parsed.event_id, reason=refusal)
+            else:
+                log.info("maintenance window accepted", service_id=parsed.service_id, event_id=parsed.event_id,
+                         starts_at=parsed.starts_at.isoformat(), ends_at=parsed.ends_at.isoformat())
+        self._carry_out_service(outbox, message, key, decision.state, decision.effects)
+
+    # -- wake-ups --------------------------------------------------------------------------------
+
+    def _wake(self, outbox: Outbox, message: Message) -> None:
+        wakeup = parse_wakeup(message.value, message.key)
+        if isinstance(wakeup, str):  # the worker writes only well-formed ones: ignored, counted
+            self._ignore_wake("malformed", message, wakeup)
+            return
+        key = message.key or b""
+        if partition_for(key, self.routes.partitions) != message.partition:  # its table row lives elsewhere
+            self._ignore_wake("forged", message, "on another partition than its key's")
+            return
+        if wakeup.owner == "service":
+            self._service_wake(outbox, message, wakeup)
+            return
+        state = self._ticket(outbox, key, message)
+        if state is None:
+            return
+        if state.version != wakeup.version:
+            self.state.counts["wake.stale"] += 1
+            return  # the ticket changed since; its newer wake-up is on the way
+        self.state.counts["wake"] += 1
+        decision = wake(state, self.policy, self.now_us())  # the wall clock: a wake-up can only fire what is due anyway
+        if decision.state is state and not any(not isinstance(e, WakeAt) for e in decision.effects):
+            heaps = self.state.heaps
+            for effect in decision.effects:  # nothing due yet (early wake): plan again, no write
+                if isinstance(effect, WakeAt) and not heaps.is_planned(key, effect.version):
+                    heaps.push(message.partition, key, effect.at_us, effect.version)
+            return
+        self._carry_out(outbox, message, key, decision.state, decision.effects)
+
+    def _service_wake(self, outbox: Outbox, message: Message, wakeup: WakeUp) -> None:
+        key = message.key or b""
+        state = self._service(outbox, key, message)
+        if state is None or state.version != wakeup.version or state.service_id not in self.policy.services:
+            self.state.counts["wake.stale"] += 1
+            return
+        planned = next_service_wake(state, self.policy)
+        if wakeup.due_us != planned:  # only the instant the state plans may move its clock
+            self._ignore_wake("forged", message, f"due_us {wakeup.due_us} is not the planned {planned}")
+            return
+        if planned > self.now_us():  # genuine but early (another worker's clock ran ahead): plan it again
+            self._ignore_wake("early", message, f"due_us {planned} is after the worker's clock")
+            self.state.service_heaps.push(message.partition, key, planned, state.version)
+            return
+        self.state.counts["wake"] += 1
+        # Only up to the planned instant, never to the wall clock: probe results may still be
+        # queued behind (consumer lag), and accounting past them would count downtime they end.
+        decision = wake_service(state, self.policy, planned)
+        self._carry_out_service(outbox, message, key, decision.state, decision.effects)
+
+    def _ignore_wake(self, kind: str, message: Message, reason: str) -> None:
+        """Count a wake-up the worker did not plan; log the first of each kind (a forger could send many)."""
+        self.state.counts[f"wake.{kind}"] += 1
+        if kind not in self.state.warned:
+            self.state.warned.add(kind)
+            log.warning("wake-up ignored; further ones of this kind are only counted (see /stats)", kind=kind,
+                        reason=reason, source=":".join(map(str, message.position)))
+
+    def due_wakeups(self, now_us: int, assigned: Iterable[int]) -> list[tuple[int, bytes, bytes]]:
+        """The wake-up messages due by ``now_us`` on the ``assigned`` partitions: (partition, key, body)."""
+        partitions = list(assigned)
+        due = [(partition, key, json.dumps({"ticket_id": key.decode(), "version": version, "due_us": due_us}).encode())
+               for partition, key, version, due_us in self.state.heaps.pop_due(now_us, partitions)]
+        due += [(partition, key, json.dumps({"service_id": key.decode(), "version": version, "due_us": due_us}).encode())
+                for partition, key, version, due_us in self.state.service_heaps.pop_due(now_us, partitions)]
+        return due
+
+    # -- what the core decided -------------------------------------------------------------------
+
+    def _carry_out(self, outbox: Outbox, message: Message, key: bytes, state: TicketState | None,
+                   effects: list[Any]) -> None:
+        wake_at = None
+        heaps, outputs = self.state.heaps, self.routes.outputs
+        for effect in effects:
+            if isinstance(effect, WakeAt):
+                wake_at = effect.at_us
+                heaps.push(message.partition, key, effect.at_us, effect.version)
+            else:
+                outbox.publish(outputs[effect.record["type"]], key, effect.record, message.position)
+                if effect.record["type"] == "sla.outcome":
+                    outbox.outcomes.append((message, effect.record))
+        if wake_at is None:
+            heaps.forget(key)
+        if state is not None:
+            outbox.states[TICKETS, key] = state
+            outbox.writes[TICKETS, key] = Write(TICKETS, key, encode_state(state), message, state)
+
+    def _carry_out_service(self, outbox: Outbox, message: Message, key: bytes, state: ServiceState,
+                           effects: list[Publish | WakeServiceAt]) -> None:
+        for effect in effects:
+            if isinstance(effect, WakeServiceAt):
+                self.state.service_heaps.push(message.partition, key, effect.at_us, effect.version)
+            else:
+                outbox.publish(self.routes.outputs[effect.record["type"]], key, effect.record, message.position)
+        outbox.states[SERVICES, key] = state
+        outbox.writes[SERVICES, key] = Write(SERVICES, key, encode_service(state), message, state)
+
+    def _count_outcomes(self, outbox: Outbox) -> None:
+        """Add the batch's ticket outcomes to the month-to-date rows of their partitions ("partition:month")."""
+        rows: dict[tuple[int, str], tuple[Counter[str], Message]] = {}
+        for message, record in outbox.outcomes:
+            row = message.partition, month_of(self.policy, _parse_us(record["at"]))
+            counts = rows[row][0] if row in rows else Counter(self.state.period_counts.get(row, Counter()))
+            counts[f"{record['priority']}|{record['metric']}|{record['status']}"] += 1
+            rows[row] = counts, message
+        for (partition, period), (counts, message) in rows.items():
+            key = f"{partition}:{period}".encode()
+            outbox.writes[AGGREGATES, key] = Write(AGGREGATES, key, json.dumps(dict(counts), sort_keys=True).encode(),
+                                                   message, counts)
+
+    def _dead_letter(self, outbox: Outbox, raw_value: bytes, reason: str, kind: str, source_at: Source,
+                     event_id: str | None = None, ticket_id: str | None = None, service_id: str | None = None) -> None:
+        topic, partition, offset = source_at
+        record = dead_letter(raw_value, reason, kind=kind, topic=topic, partition=partition, offset=offset,
+                             at_us=self.now_us(), event_id=event_id, ticket_id=ticket_id, service_id=service_id)
+        owner = ticket_id or service_id
+        outbox.publish(self.routes.dead_letter, _bounded_key(owner), record, source_at)
+        self.state.counts[f"dead_letter.{kind}"] += 1
+        self.sink.count_dead_letter(kind)
+        log.warning("event rejected", kind=kind, reason=reason, source=record["id"], event_id=event_id,
+                    ticket_id=ticket_id, service_id=service_id)
+
+    # -- messages the broker refuses (publishing.Channel) ----------------------------------------
+
+    def replacement(self, item: Send, reason: str) -> Send:
+        """The dead letter to publish instead of a message refused for good."""
+        text = f"could not publish {item.label} ({item.size} bytes) to {item.topic}: {reason}"
+        topic, partition, offset = item.source
+        record = dead_letter(item.value, text, kind="internal", topic=topic, partition=partition, offset=offset,
+                             at_us=self.now_us(), replaces=item.label)
+        self.state.counts["dead_letter.internal"] += 1
+        self.state.counts["refused"] += 1
+        self.sink.count_dead_letter("internal")
+        log.error("record refused for good, publishing a dead letter instead", record=item.label, topic=item.topic,
+                  size=item.size, reason=reason)
+        key = item.key if item.key is not None and len(item.key) <= MAX_ID_CHARS else None
+        return encoded(self.routes.dead_letter, key, record, item.source, replacement=True)
+
+    def unpublishable(self, item: Send, reason: str) -> None:
+        """Log and count a message that cannot be published at all."""
+        self.state.counts["unpublishable"] += 1
+        self.sink.count_unpublishable()
+        log.error("record cannot be published; dropped", record=item.label, topic=item.topic, size=item.size,
+                  reason=reason)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def _ticket(self, outbox: Outbox, key: bytes, message: Message) -> TicketState | None:
+        if (TICKETS, key) in outbox.states:
+            return outbox.states[TICKETS, key]  # type: ignore[return-value]
+        raw_state = self.store.get(TICKETS, key, message)
+        return self.load(raw_state) if raw_state is not None else None
+
+    def _service(self, outbox: Outbox, key: bytes, message: Message) -> ServiceState | None:
+        if (SERVICES, key) in outbox.states:
+            return outbox.states[SERVICES, key]  # type: ignore[return-value]
+        raw_state = self.store.get(SERVICES, key, message)
+        return decode_service(raw_state) if raw_state is not None else None
+
+    def load(self, raw_state: bytes) -> TicketState:
+        """A ticket's stored state, its schedules derived again from the policy (which may have changed)."""
+        return rescheduled(decode_state(raw_state), self.policy)
+
+    # -- recovery --------------------------------------------------------------------------------
+
+    def recover_tickets(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> None:
+        """Rebuild the ticket heaps and mirrors from the table rows of the assigned partitions."""
+        self.state.heaps.clear()
+        count = 0
+        for key, raw_state in rows:
+            state = self.load(raw_state)
+            wake_at = next_wake(state, self.policy)
+            partition = partition_for(key, self.routes.partitions)
+            if partition not in assigned:
+                continue
+            self.state.track(key, state)
+            if wake_at is not None:
+                self.state.heaps.push(partition, key, wake_at, state.version)
+                count += 1
+        self._recovered(TICKETS, assigned, count)
+
+    def recover_services(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> None:
+        """Rebuild the service heaps and mirrors from the table rows of the assigned partitions."""
+        self.state.service_heaps.clear()
+        count = 0
+        for key, raw_state in rows:
+            state = decode_service(raw_state)
+            partition = partition_for(key, self.routes.partitions)
+            if partition not in assigned:
+                continue
+            if state.service_id not in self.policy.services:
+                log.warning("service no longer in the policy; its state is kept but not watched",
+                            service_id=state.service_id)
+                continue
+            self.state.track(key, state)
+            self.state.service_heaps.push(partition, key, next_service_wake(state, self.policy), state.version)
+            count += 1
+        self._recovered(SERVICES, assigned, count)
+
+    def recover_aggregates(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> None:
+        """Rebuild the month-to-date mirrors from the rows ("partition:month") of the assigned partitions."""
+        self.state.period_counts.clear()
+        for key, raw in rows:
+            partition_text, period = key.decode().split(":", 1)
+            if int(partition_text) in assigned:
+                self.state.period_counts[int(partition_text), period] = Counter(json.loads(raw))
+        self._recovered(AGGREGATES, assigned, 0)
+
+    def _recovered(self, table: str, assigned: set[int], count: int) -> None:
+        self.state.recovered.add(table)
+        self.state.ready = self.state.recovered >= set(TABLES)
+        log.info("partitions recovered", table=table, partitions=sorted(assigned), pending_wakeups=count)
+
+    def revoked(self) -> None:
+        """Partitions were revoked: forget what came from them until recovery of the new assignment ends."""
+        self.state.clear()
+
+
+def _bounded_key(owner: str | None) -> bytes | None:
+    """A dead letter's key: the owner's id, unless too long to be one (then none)."""
+    return owner.encode() if owner and len(owner) <= MAX_ID_CHARS else None
+
+
+def _parse_us(text: str) -> int:
+    return to_us(datetime.fromisoformat(text))

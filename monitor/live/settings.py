@@ -1,0 +1,121 @@
+"""Process settings of the live worker, from environment variables or flags.
+
+Every field is documented here once; ``docs/configuration.md`` is generated
+from this model (see ``monitor.cli.settings_doc``), so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings of ``sla-monitor worker`` (environment prefix ``SLA_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SLA_", frozen=True, extra="ignore")
+
+    policy: Path = Field(Path("deploy/policy.example.yaml"), description="SLA policy YAML file.")
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port.")
+    data_dir: Path = Field(Path("./.sla-data"), description="Folder for RocksDB table state (keep it on a persistent volume).")
+    web_host: str = Field(
+        "0.0.0.0", description="Interface of the web port. The default, every interface, suits a container (the "
+        "orchestrator's probes and Prometheus reach it); on a shared host bind 127.0.0.1 or firewall the port. It "
+        "serves only /health/live, /health/ready, /metrics and /stats, without authentication (no ticket data; "
+        "/stats and /metrics show counts), and 404 for every other path (Faust's own pages are not served)."
+    )
+    web_port: int = Field(6066, description="Port for /health/live, /health/ready, /metrics and /stats.")
+    app_id: str = Field("sla-monitor", description="Consumer group id and prefix of internal topics; workers sharing it share the work.")
+    instance_id: str | None = Field(
+        None,
+        description="Stable consumer-group instance id (static membership): a restarted worker with the same id "
+        "gets its partitions back without a rebalance. Use the pod name in a StatefulSet; a worker restarted under "
+        "the same id must keep its web address (Faust checks it).",
+    )
+    session_timeout_s: float = Field(
+        6.0, description="Seconds without heartbeats before the broker gives a dead worker's partitions to others."
+    )
+    heartbeat_interval_s: float = Field(1.0, description="Seconds between consumer heartbeats (well below the session timeout).")
+    partitions: int = Field(
+        4, ge=1, description="Partitions of the input topic if the worker has to create it; internal topics always "
+        "take the input topic's count so that a ticket's messages meet on one worker."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication factor of topics the worker creates.")
+    stream_buffer: int = Field(
+        256, ge=1, description="Messages buffered per partition ahead of the agent. Smaller keeps wake-ups from "
+        "queueing behind a backlog of events (lower alert lateness); larger can raise throughput."
+    )
+    producer_linger_s: float = Field(
+        0.0, ge=0, description="How long the producer waits to batch changelog and output messages (seconds); "
+        "0 measured fastest here, because the agent waits for each alert's acknowledgement."
+    )
+    batch_max: int = Field(
+        500, ge=1, description="Most events handled together: their alerts are published and acknowledged in one "
+        "round trip before their states are recorded."
+    )
+    batch_wait_s: float = Field(0.01, gt=0, description="Longest wait to fill a batch (seconds).")
+    max_record_bytes: int = Field(
+        900_000, ge=4_096, description="Largest message the worker publishes (key, value and headers, in bytes), "
+        "below Kafka's 1 MB default max.message.bytes. A record over it, or one the broker refuses for good (too "
+        "large, invalid topic), is replaced by a dead letter of kind internal naming it; a dead letter is at most "
+        "400 kB (the original is cut at 256 KiB)."
+    )
+    broker_check_s: float = Field(
+        2.0, gt=0, description="How often the worker asks Kafka for its topics' metadata (seconds; each try waits at "
+        "most 5 s); /health/ready is 503 while the last try failed."
+    )
+    publish_stall_s: float = Field(
+        10.0, gt=0, description="/health/ready is 503 while a batch's publish has waited longer than this (seconds) "
+        "for the broker's acknowledgement, or while its last try failed."
+    )
+    tick_s: float = Field(0.1, gt=0, description="How often due wake-ups are looked for (seconds).")
+    shutdown_timeout_s: float = Field(
+        20.0, gt=0, description="Longest wait for a clean stop (leaving the group, flushing) after SIGTERM or "
+        "Ctrl-C; then the worker exits anyway, as after kill -9 (state is durable, nothing is lost). A second "
+        "signal exits at once. Keep it below the orchestrator's grace period (compose 30 s, Kubernetes 60 s)."
+    )
+    topic_events: str = Field("tickets.events", description="Input topic of ticket events.")
+    topic_probes: str = Field(
+        "probes.results", description="Input topic of probe results and maintenance announcements (same partition "
+        "count as the ticket topic)."
+    )
+    topic_warnings: str = Field("sla.warnings", description="Output topic of breach warnings.")
+    topic_breaches: str = Field("sla.breaches", description="Output topic of breaches.")
+    topic_outcomes: str = Field("sla.outcomes", description="Output topic of clock outcomes.")
+    topic_dead_letter: str = Field("sla.dead-letter", description="Output topic of input that could not be used.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol, passed to aiokafka."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(None, description="SASL mechanism.")
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: str | None = Field(None, description="SASL password (prefer a mounted secret).")
+    ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers (SSL / SASL_SSL).")
+    ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
+    ssl_keyfile: Path | None = Field(None, description="Client private key for mutual TLS.")
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="Log lines as JSON, as readable console text, or auto (console on a terminal)."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest log level shown.")
+    # -- monthly contract report (sla-monitor report) --
+    topic_reports: str = Field(
+        "sla.reports", description="Output topic of monthly contract reports (`sla-monitor report --publish`), "
+        "keyed by report id."
+    )
+    output_retention_days: int = Field(
+        400, ge=1, description="retention.ms (in days) given to the warning, breach, outcome and report topics "
+        "when they are created: `sla-monitor report` reads months back from them (three failing months in a "
+        "row, a year of history). Topics that already exist keep theirs (see docs/deploy.md)."
+    )
+
+    @property
+    def output_topics(self) -> dict[str, str]:
+        """Record type -> topic name."""
+        return {
+            "sla.warning": self.topic_warnings,
+            "sla.breach": self.topic_breaches,
+            "sla.outcome": self.topic_outcomes,
+            "sla.rating": self.topic_outcomes,  # customer ratings travel with the outcomes
+        }

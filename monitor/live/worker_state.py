@@ -1,0 +1,84 @@
+"""What one worker process knows beyond its tables: wake-up heaps, metric mirrors, counts, readiness.
+
+All of it is derived from the partitions the worker owns: it is dropped when
+partitions are revoked and rebuilt from the tables after recovery.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from monitor.core.budget import ServiceState
+from monitor.core.clock import METRICS, TicketState
+from monitor.core.instants import from_us
+from monitor.core.policy import Policy
+from monitor.live.wakeups import WakeHeaps
+
+ClockView = tuple[str, str, tuple[int | None, ...]]  # priority, metric, due instants of each level
+
+
+def open_clocks(state: TicketState) -> tuple[ClockView, ...]:
+    """The clocks of a ticket still counting (running or paused), with their schedules."""
+    return tuple(
+        (clock.priority, metric, clock.due)
+        for metric in METRICS
+        if not (clock := state.clock(metric)).stopped
+    )
+
+
+def month_of(policy: Policy, at_us: int) -> str:
+    """``YYYY-MM`` of an instant in the policy's report zone."""
+    return from_us(at_us, policy.report_zone).strftime("%Y-%m")
+
+
+@dataclass
+class WorkerState:
+    """What one worker process knows beyond the table: heaps, readiness, counts."""
+
+    heaps: WakeHeaps = field(default_factory=WakeHeaps)
+    service_heaps: WakeHeaps = field(default_factory=WakeHeaps)
+    recovered: set[str] = field(default_factory=set)
+    ready: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+    # Mirrors of the owned partitions' table state, for metrics (rebuilt on recovery).
+    clocks: dict[bytes, tuple[ClockView, ...]] = field(default_factory=dict)
+    services: dict[bytes, ServiceState] = field(default_factory=dict)
+    period_counts: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)  # (partition, month)
+    read_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to handle
+    publish_error: str | None = None  # why the last try to publish failed, until a batch is acknowledged
+    publishing_since: float | None = None  # monotonic start of the publish in progress
+    broker_error: str | None = None  # why the last broker check failed
+    warned: set[str] = field(default_factory=set)  # kinds of odd wake-ups already logged once
+
+    def clear(self) -> None:
+        """Forget everything derived from the partitions owned until now."""
+        self.ready = False
+        self.recovered.clear()
+        self.heaps.clear()
+        self.service_heaps.clear()
+        self.clocks.clear()
+        self.services.clear()
+        self.period_counts.clear()
+        self.read_offsets.clear()
+
+    def track(self, key: bytes, state: TicketState | ServiceState) -> None:
+        """Keep the metric mirrors in step with a state just recorded."""
+        if isinstance(state, ServiceState):
+            self.services[key] = state
+        elif views := open_clocks(state):
+            self.clocks[key] = views
+        else:
+            self.clocks.pop(key, None)
+
+    @property
+    def pending_wakeups(self) -> int:
+        """Wake-ups planned in memory, tickets and services."""
+        return len(self.heaps) + len(self.service_heaps)
+
+    def by_period(self) -> dict[str, Counter[str]]:
+        """Month-to-date counts of the owned partitions, summed by month."""
+        out: dict[str, Counter[str]] = {}
+        for (_, period), counter in self.period_counts.items():
+            out.setdefault(period, Counter()).update(counter)
+        return out

@@ -1,0 +1,327 @@
+"""The Faust-free processor: batches of messages in, sends and table rows out, over a dict store and a fake clock."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from monitor.core.budget import MAX_AHEAD_US
+from monitor.core.budget import next_wake as next_service_wake
+from monitor.core.codec import decode_service, decode_state
+from monitor.core.instants import US_PER_SECOND, to_us
+from monitor.core.policy import Policy, parse_policy
+from monitor.live import processor as processor_module
+from monitor.live.kafka import partition_for
+from monitor.live.processor import (
+    AGGREGATES,
+    H_SOURCE,
+    SERVICES,
+    TICKETS,
+    MemoryStore,
+    Message,
+    Outbox,
+    Processor,
+    Routes,
+)
+from monitor.live.publishing import Send
+from tests.conftest import event_json
+from tests.unit.core.test_budget import POLICY as SERVICE_POLICY
+from tests.unit.core.test_budget import probe
+
+PARTITIONS = 4
+ROUTES = Routes(events="tickets.events", probes="probes.results", repartition="app-tickets-repartition",
+                wakeups="app-wakeups", dead_letter="sla.dead-letter",
+                outputs={"sla.warning": "sla.warnings", "sla.breach": "sla.breaches", "sla.outcome": "sla.outcomes",
+                         "sla.rating": "sla.outcomes"},
+                partitions=PARTITIONS)
+OPENED_AT = "2026-11-30T09:00:00+08:00"  # P1 runs on the always-open calendar: response due 09:15
+
+
+class Sink:
+    """Counts what the processor reports, as the Prometheus counters would."""
+
+    def __init__(self) -> None:
+        self.inputs: Counter[tuple[str, str]] = Counter()
+        self.dead_letters: Counter[str] = Counter()
+        self.unpublishable = 0
+        self.records: list[tuple[dict[str, Any], int]] = []  # published, with the acknowledgement instant
+
+    def count_input(self, kind: str, result: str) -> None:
+        self.inputs[kind, result] += 1
+
+    def count_dead_letter(self, kind: str) -> None:
+        self.dead_letters[kind] += 1
+
+    def count_unpublishable(self) -> None:
+        self.unpublishable += 1
+
+    def published(self, record: dict[str, Any], now_us: int) -> None:
+        self.records.append((record, now_us))
+
+
+class Live:
+    """A processor over an in-memory store, a fake clock, and the adapter's steps done by hand."""
+
+    def __init__(self, policy: Policy, now: str = OPENED_AT) -> None:
+        self.now = _us(now)
+        self.store = MemoryStore()
+        self.sink = Sink()
+        self.processor = Processor(policy, ROUTES, lambda: self.now, self.store, self.sink)
+        self.offsets: Counter[tuple[str, int]] = Counter()
+
+    def message(self, topic: str, value: bytes | str, key: bytes | str | None, partition: int | None = None,
+                headers: tuple[tuple[str, bytes], ...] = ()) -> Message:
+        """A message as the consumer would hand it over: by default on its key's partition, next offset."""
+        key = key.encode() if isinstance(key, str) else key
+        value = value.encode() if isinstance(value, str) else value
+        if partition is None:
+            partition = partition_for(key or b"", PARTITIONS)
+        offset = self.offsets[topic, partition]
+        self.offsets[topic, partition] += 1
+        return Message(topic, partition, offset, key, value, headers)
+
+    def ticket(self, kind: str, ticket: str, at: str, **fields: Any) -> Message:
+        """A ticket event on the ticket topic, keyed by its ticket."""
+        return self.message(ROUTES.events, event_json(kind, ticket, at, **fields), ticket)
+
+    def run(self, *messages: Message) -> Outbox:
+        """Handle a batch, then do what the adapter does once every send is acknowledged."""
+        outbox = self.processor.handle(messages)
+        for write in outbox.writes.values():
+            self.store.put(write.table, write.key, write.value, write.message)
+        self.processor.recorded(outbox, [], self.now)
+        return outbox
+
+    def wakeups(self) -> list[Message]:
+        """The wake-up messages the timer would send now, as the agent reads them back."""
+        return [self.message(ROUTES.wakeups, body, key, partition)
+                for partition, key, body in self.processor.due_wakeups(self.now, range(PARTITIONS))]
+
+
+def _us(text: str) -> int:
+    from datetime import datetime
+
+    return to_us(datetime.fromisoformat(text))
+
+
+def _records(outbox: Outbox, topic: str | None = None) -> list[dict[str, Any]]:
+    return [json.loads(s.value) for s in outbox.sends if topic is None or s.topic == topic]
+
+
+def _dead(outbox: Outbox) -> list[dict[str, Any]]:
+    return _records(outbox, ROUTES.dead_letter)
+
+
+def test_an_opening_is_recorded_and_its_warning_goes_out_on_wake_up(policy: Policy) -> None:
+    """An opened ticket gets one row and a planned wake-up; at 50 % of its response time the wake-up publishes a warning."""
+    live = Live(policy)
+    opened = live.ticket("opened", "T-1", OPENED_AT, priority="P1")
+    outbox = live.run(opened)
+    assert outbox.sends == []
+    assert list(outbox.writes) == [(TICKETS, b"T-1")]
+    assert decode_state(live.store.rows[TICKETS][b"T-1"]).ticket_id == "T-1"
+    assert live.processor.state.heaps.is_planned(b"T-1", decode_state(live.store.rows[TICKETS][b"T-1"]).version)
+    assert live.wakeups() == []  # nothing due yet
+    live.now = _us("2026-11-30T09:07:30+08:00")
+    [wakeup] = live.wakeups()
+    assert wakeup.partition == opened.partition
+    outbox = live.run(wakeup)
+    [send] = outbox.sends
+    record = json.loads(send.value)
+    assert (send.topic, send.key, record["type"], record["threshold"]) == ("sla.warnings", b"T-1", "sla.warning", 0.5)
+    assert send.headers == [("id", record["id"].encode())]
+    assert send.source == wakeup.position
+    assert [r["id"] for r, _ in live.sink.records] == [record["id"]]
+    assert live.processor.state.counts["sla.warning"] == 1
+    assert live.run(*live.wakeups()).sends == []  # the next level is not due yet
+
+
+def test_odd_wake_ups_change_nothing(policy: Policy) -> None:
+    """Malformed, forged (wrong partition), stale (old version) and early wake-ups publish and write nothing."""
+    live = Live(policy)
+    opened = live.ticket("opened", "T-1", OPENED_AT, priority="P1")
+    live.run(opened)
+    version = decode_state(live.store.rows[TICKETS][b"T-1"]).version
+    body = json.dumps({"ticket_id": "T-1", "version": version, "due_us": 0})
+    other = (opened.partition + 1) % PARTITIONS
+    odd = [live.message(ROUTES.wakeups, b"not json", "T-1"),
+           live.message(ROUTES.wakeups, body, "T-1", partition=other),
+           live.message(ROUTES.wakeups, json.dumps({"ticket_id": "T-1", "version": version - 1, "due_us": 0}), "T-1"),
+           live.message(ROUTES.wakeups, body, "T-1")]  # well-formed, but nothing is due at 09:00
+    outbox = live.run(*odd)
+    assert (outbox.sends, outbox.writes) == ([], {})
+    counts = live.processor.state.counts
+    assert (counts["wake.malformed"], counts["wake.forged"], counts["wake.stale"], counts["wake"]) == (1, 1, 1, 1)
+    assert live.processor.state.heaps.is_planned(b"T-1", version)  # the early one is planned again
+
+
+def test_an_event_on_the_wrong_partition_is_sent_to_the_repartition_topic(policy: Policy) -> None:
+    """An event not keyed by its ticket goes, unchanged, to its ticket's partition with its source in x-sla-source."""
+    live = Live(policy)
+    home = partition_for(b"T-1", PARTITIONS)
+    unkeyed = live.message(ROUTES.events, event_json("opened", "T-1", OPENED_AT, priority="P1"), None,
+                           partition=(home + 1) % PARTITIONS)
+    outbox = live.run(unkeyed)
+    [send] = outbox.sends
+    assert (send.topic, send.key, send.value, send.source) == (ROUTES.repartition, b"T-1", unkeyed.value,
+                                                               unkeyed.position)
+    assert send.headers == [(H_SOURCE, f"tickets.events:{unkeyed.partition}:{unkeyed.offset}".encode())]
+    assert outbox.writes == {}
+    assert live.sink.inputs["ticket.opened", "repartitioned"] == 1
+    moved = live.message(ROUTES.repartition, send.value, "T-1", partition=home, headers=tuple(send.headers))
+    assert list(live.run(moved).writes) == [(TICKETS, b"T-1")]
+    again = live.message(ROUTES.repartition, send.value, "T-1", partition=home, headers=tuple(send.headers))
+    [letter] = _dead(live.run(again))  # a dead letter names the message as the producer sent it
+    assert letter["source"] == {"topic": "tickets.events", "partition": unkeyed.partition, "offset": unkeyed.offset}
+
+
+def test_bad_input_becomes_dead_letters_with_its_source_position(policy: Policy) -> None:
+    """Malformed, rejected and duplicate input each give a dead letter of that kind, naming where it was read."""
+    live = Live(policy)
+    opened = live.ticket("opened", "T-1", OPENED_AT, priority="P1", event_id="e-1")
+    garbage = live.message(ROUTES.events, b"\xff{not json", "T-1")
+    unknown = live.ticket("acknowledged", "T-2", "2026-11-30T09:01:00+08:00")  # never opened
+    duplicate = live.ticket("opened", "T-1", OPENED_AT, priority="P1", event_id="e-1")
+    outbox = live.run(opened, garbage, unknown, duplicate)
+    letters = _dead(outbox)
+    assert [(d["kind"], d["source"]["offset"], d["source"]["partition"]) for d in letters] == [
+        ("malformed", garbage.offset, garbage.partition),
+        ("rejected", unknown.offset, unknown.partition),
+        ("duplicate", duplicate.offset, duplicate.partition),
+    ]
+    assert [s.key for s in outbox.sends] == [None, b"T-2", b"T-1"]  # keyed by the owner when it is known
+    assert [d["id"] for d in letters] == [f"tickets.events:{m.partition}:{m.offset}" for m in (garbage, unknown, duplicate)]
+    assert live.sink.dead_letters == Counter(malformed=1, rejected=1, duplicate=1)
+    assert live.sink.inputs["unknown", "malformed"] == 1
+    assert live.sink.records == []  # dead letters are not counted as published alerts
+    assert list(outbox.writes) == [(TICKETS, b"T-1")]
+
+
+def test_an_exception_in_the_core_becomes_an_internal_dead_letter(policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug while handling one message dead-letters it (kind internal) and the rest of the batch goes on."""
+    live = Live(policy)
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(processor_module, "apply_event", broken)
+    first = live.ticket("opened", "T-1", OPENED_AT, priority="P1")
+    garbage = live.message(ROUTES.events, b"[]", "T-1")
+    [internal, malformed] = _dead(live.run(first, garbage))
+    assert (internal["kind"], internal["reason"]) == ("internal", "internal error: RuntimeError: boom")
+    assert internal["source"] == {"topic": "tickets.events", "partition": first.partition, "offset": first.offset}
+    assert malformed["kind"] == "malformed"
+
+
+def test_an_event_on_the_other_kinds_topic_is_rejected(policy: Policy) -> None:
+    """A probe result on the ticket topic, or a ticket event on the probe topic, is a rejected dead letter."""
+    live = Live(parse_policy(SERVICE_POLICY))
+    on_tickets = live.message(ROUTES.events, probe("mail", "a", "2026-11-30T09:00:00", ok=True), "mail")
+    on_probes = live.message(ROUTES.probes, event_json("opened", "T-1", OPENED_AT, priority="P1"), "T-1")
+    letters = _dead(live.run(on_tickets, on_probes))
+    assert [(d["kind"], d["reason"]) for d in letters] == [
+        ("rejected", "probe.result belongs on topic probes.results, not tickets.events"),
+        ("rejected", "ticket.opened belongs on topic tickets.events, not probes.results"),
+    ]
+    assert (letters[0]["service_id"], letters[1]["ticket_id"]) == ("mail", "T-1")
+
+
+def test_an_event_ahead_of_the_clock_is_rejected(policy: Policy) -> None:
+    """A ticket event whose occurred_at is more than MAX_AHEAD_US past the worker's clock is refused, not applied."""
+    live = Live(policy)
+    ahead = (MAX_AHEAD_US + US_PER_SECOND) // US_PER_SECOND
+    live.now = _us(OPENED_AT) - ahead * US_PER_SECOND
+    outbox = live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    [letter] = _dead(outbox)
+    assert letter["kind"] == "rejected"
+    assert "ahead of the worker's clock" in letter["reason"]
+    assert outbox.writes == {}
+
+
+def test_a_batch_writes_each_ticket_once_in_its_last_messages_partition(policy: Policy) -> None:
+    """Several events of one ticket in a batch give one row, the newest state, tied to the last message."""
+    live = Live(policy)
+    opened = live.ticket("opened", "T-1", OPENED_AT, priority="P1")
+    acknowledged = live.ticket("acknowledged", "T-1", "2026-11-30T09:05:00+08:00")
+    outbox = live.run(opened, acknowledged)
+    ticket_writes = [w for w in outbox.writes.values() if w.table == TICKETS]
+    assert len(ticket_writes) == 1
+    assert ticket_writes[0].message is acknowledged
+    assert decode_state(ticket_writes[0].value).response.stopped
+
+
+def test_month_to_date_rows_are_keyed_by_partition_and_month(policy: Policy) -> None:
+    """Outcomes add to the row "partition:YYYY-MM" of their ticket's partition; a later batch adds to it."""
+    live = Live(policy)
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    acknowledged = live.ticket("acknowledged", "T-1", "2026-11-30T09:05:00+08:00")
+    outbox = live.run(acknowledged)
+    [outcome] = _records(outbox, "sla.outcomes")
+    assert (outcome["metric"], outcome["status"]) == ("response", "met")
+    key = f"{acknowledged.partition}:2026-11".encode()
+    assert outbox.writes[AGGREGATES, key].message is acknowledged
+    assert json.loads(live.store.rows[AGGREGATES][key]) == {"P1|response|met": 1}
+    live.now = _us("2026-11-30T12:00:00+08:00")
+    live.run(live.ticket("resolved", "T-1", "2026-11-30T10:00:00+08:00"))
+    assert json.loads(live.store.rows[AGGREGATES][key]) == {"P1|response|met": 1, "P1|resolution|met": 1}
+    assert live.processor.state.by_period() == {"2026-11": Counter({"P1|response|met": 1, "P1|resolution|met": 1})}
+
+
+def test_service_events_and_their_wake_ups(policy: Policy) -> None:
+    """Probe results make a service row and plan its wake-up; only the planned instant, once due, moves its clock."""
+    live = Live(parse_policy(SERVICE_POLICY), now="2026-11-10T10:00:00+08:00")
+    outbox = live.run(*(live.message(ROUTES.probes, probe("mail", loc, "2026-11-10T10:00:00", ok=False), "mail")
+                        for loc in ("a", "b")))
+    assert list(outbox.writes) == [(SERVICES, b"mail")]
+    state = decode_service(live.store.rows[SERVICES][b"mail"])
+    planned = next_service_wake(state, live.processor.policy)
+    assert live.sink.inputs["probe.result", "accepted"] == 2
+
+    def wakeup(due_us: int) -> Message:
+        return live.message(ROUTES.wakeups, json.dumps({"service_id": "mail", "version": state.version,
+                                                        "due_us": due_us}), "mail")
+
+    assert live.run(wakeup(planned + 1)).writes == {}  # forged: not the planned instant
+    assert live.run(wakeup(planned)).writes == {}  # early: the worker's clock is before it
+    counts = live.processor.state.counts
+    assert (counts["wake.forged"], counts["wake.early"]) == (1, 1)
+    live.now = planned
+    [due] = live.wakeups()  # the early one was planned again
+    outbox = live.run(due)
+    assert list(outbox.writes) == [(SERVICES, b"mail")]
+    assert decode_service(live.store.rows[SERVICES][b"mail"]).version > state.version
+
+
+def test_recovery_rebuilds_heaps_and_mirrors_of_the_assigned_partitions_only(policy: Policy) -> None:
+    """After recovery the worker plans wake-ups and mirrors clocks for its own partitions' rows, then is ready."""
+    live = Live(policy)
+    tickets = [f"T-{n}" for n in range(12)]
+    live.run(*(live.ticket("opened", t, OPENED_AT, priority="P1") for t in tickets))
+    live.processor.revoked()
+    assert live.processor.state.pending_wakeups == 0
+    mine = {0, 1}
+    rows = live.store.rows
+    live.processor.recover_tickets(rows[TICKETS].items(), mine)
+    live.processor.recover_services(rows[SERVICES].items(), mine)
+    assert not live.processor.state.ready
+    live.processor.recover_aggregates(rows[AGGREGATES].items(), mine)
+    assert live.processor.state.ready
+    own = {t.encode() for t in tickets if partition_for(t.encode(), PARTITIONS) in mine}
+    assert set(live.processor.state.clocks) == own
+    assert live.processor.state.pending_wakeups == len(own)
+
+
+def test_a_refused_record_is_replaced_by_a_bounded_internal_dead_letter(policy: Policy) -> None:
+    """A record the broker refuses for good becomes a dead letter naming it; one refused in turn is only counted."""
+    live = Live(policy)
+    record = {"type": "sla.warning", "id": "T-1:response:warning:0.5"}
+    refused = Send("sla.warnings", b"T-1", b"{}", [("id", b"x")], ("tickets.events", 2, 7), record)
+    replacement = live.processor.replacement(refused, "MessageSizeTooLargeError")
+    letter = json.loads(replacement.value)
+    assert (replacement.topic, replacement.key, replacement.replacement) == ("sla.dead-letter", b"T-1", True)
+    assert (letter["kind"], letter["id"]) == ("internal", "tickets.events:2:7:T-1:response:warning:0.5")
+    live.processor.unpublishable(replacement, "still too large")
+    assert (live.sink.dead_letters["internal"], live.sink.unpublishable) == (1, 1)

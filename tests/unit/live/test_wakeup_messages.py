@@ -1,0 +1,41 @@
+"""Only wake-up messages shaped as the worker writes them are taken as wake-ups."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.live.wakeups import WakeHeaps, WakeUp, parse_wakeup
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "expected"),
+    [
+        (b'{"ticket_id": "T-1", "version": 3, "due_us": 10}', b"T-1", WakeUp("ticket", 3, 10)),  # the timer's own
+        (b'{"service_id": "crm", "version": 1, "due_us": 5}', b"crm", WakeUp("service", 1, 5)),  # a service's
+        (b"not json", b"T-1", "not JSON"),
+        (None, b"T-1", "not JSON"),  # empty message
+        (b"[1, 2]", b"T-1", "not a JSON object"),
+        (b'{"version": 1, "due_us": 5}', b"T-1", "needs exactly one of ticket_id and service_id"),
+        (b'{"ticket_id": "T-1", "service_id": "crm", "version": 1, "due_us": 5}', b"T-1",
+         "needs exactly one of ticket_id and service_id"),
+        (b'{"ticket_id": "T-1", "due_us": 5}', b"T-1", "version and due_us must be integers"),
+        (b'{"ticket_id": "T-1", "version": "1", "due_us": 5}', b"T-1", "version and due_us must be integers"),
+        (b'{"ticket_id": "T-1", "version": true, "due_us": 5}', b"T-1", "version and due_us must be integers"),
+        (b'{"ticket_id": "T-1", "version": 1, "due_us": 5.5}', b"T-1", "version and due_us must be integers"),
+        (b'{"ticket_id": "T-2", "version": 1, "due_us": 5}', b"T-1", "ticket_id differs from the message key"),
+        (b'{"service_id": "crm", "version": 1, "due_us": 5}', None, "service_id differs from the message key"),
+    ],
+)
+def test_parse_wakeup_table(raw: bytes | None, key: bytes | None, expected: WakeUp | str) -> None:
+    """Each body parses to the wake-up it carries, or to the reason it is not one (never an exception)."""
+    assert parse_wakeup(raw, key) == expected
+
+
+def test_is_planned_tells_a_pending_wakeup_from_a_popped_one() -> None:
+    """A pushed wake-up is planned until popped, so an early one can be re-planned exactly once."""
+    heaps = WakeHeaps()
+    heaps.push(0, b"T-1", 100, 2)
+    assert heaps.is_planned(b"T-1", 2)
+    assert not heaps.is_planned(b"T-1", 1)
+    assert heaps.pop_due(100, [0]) == [(0, b"T-1", 2, 100)]
+    assert not heaps.is_planned(b"T-1", 2)
