@@ -108,7 +108,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                          publish_waiting_s=None if since is None else time.monotonic() - since)
 
     def snapshot() -> Snapshot:
-        return Snapshot(now_us=now_us(), clocks=worker.clocks.values(), period_counts=worker.by_period(),
+        at = now_us()
+        return Snapshot(now_us=at, clocks=worker.clocks.figures(at), period_counts=worker.by_period(),
                         services=worker.services.values(), ready=ready_now().ready,
                         assigned_partitions=len(_assigned_partitions(app, routes.wakeups)),
                         pending_wakeups=worker.pending_wakeups, lag=dict(lag))

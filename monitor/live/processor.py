@@ -184,6 +184,7 @@ class Processor:
                  state: WorkerState | None = None) -> None:
         self.policy, self.routes, self.now_us, self.store, self.sink = policy, routes, now_us, store, sink
         self.state = state if state is not None else WorkerState()
+        self.state.clocks.use([str(float(f)) for f in policy.warn_at])
 
     # -- a batch -------------------------------------------------------------------------------
 
@@ -467,6 +468,7 @@ class Processor:
     def recover_tickets(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> None:
         """Rebuild the ticket heaps and mirrors from the table rows of the assigned partitions."""
         self.state.heaps.clear()
+        self.state.clocks.clear()
         count = 0
         for key, raw_state in rows:
             state = self.load(raw_state)
