@@ -42,9 +42,11 @@ class WorkerState:
     publishing_since: float | None = None  # monotonic start of the publish in progress
     broker_error: str | None = None  # why the last broker check failed
     warned: set[str] = field(default_factory=set)  # kinds of odd wake-ups already logged once
+    generation: int = 0  # how many times the owned partitions were forgotten (a recovery in progress checks it)
 
     def clear(self) -> None:
         """Forget everything derived from the partitions owned until now."""
+        self.generation += 1
         self.ready = False
         self.recovered.clear()
         self.heaps.clear()
