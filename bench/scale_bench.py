@@ -7,7 +7,8 @@ itself) and measures, beside a baseline from the same run:
   per open ticket is the difference over N;
 - /metrics: the median time of five scrapes (the idle worker's beside it);
 - kill -9, then a restart on the same state folder and instance id: seconds to
-  /health/ready, and to the first alert of 100 marker tickets whose warning fell
+  /health/ready (and the longest gap between two /health/live answers, polled
+  every 50 ms from the first answer on, meanwhile), and to the first alert of 100 marker tickets whose warning fell
   due while the worker was down.
 
     make bench-scale                         # N = 1,000,000 (takes as long as the worker needs to open them)
@@ -21,6 +22,7 @@ import asyncio
 import json
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +49,32 @@ def scrape_ms(worker: WorkerProcess, times: int = 5) -> float:
         if status != 200:
             raise SystemExit(f"/metrics answered {status}")
     return statistics.median(spent)
+
+
+class LiveWatch:
+    """Polls /health/live every 50 ms in a thread; the longest gap between two answers, from the first one on."""
+
+    def __init__(self, worker: WorkerProcess) -> None:
+        self.worker, self.longest_s, self.answers = worker, 0.0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        last: float | None = None
+        while not self._stop.is_set():
+            status, _ = self.worker.get("/health/live", 30.0)
+            at = time.monotonic()
+            if status == 200:
+                if last is not None:
+                    self.longest_s = max(self.longest_s, at - last)
+                last = at
+                self.answers += 1
+            self._stop.wait(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def main() -> None:
@@ -83,7 +111,9 @@ def main() -> None:
         time.sleep(max(0.0, marked + 6 - time.time()))
         restarted = time.time()
         worker.start()
+        watch = LiveWatch(worker)
         ready_s = worker.wait_ready(timeout=1800)
+        watch.stop()
         time.sleep(5)
         alerts = asyncio.run(read_all(names.alerts))
         worker.stop()
@@ -98,6 +128,7 @@ def main() -> None:
     print(f"{'/metrics scrape, median of 5 (ms)':<52}{idle_scrape:>14.1f}{scrape:>16.1f}")
     print(f"{'opening the tickets (events/s)':<52}{'':>14}{args.tickets / opening_s:>16,.0f}")
     print(f"{'kill -9 -> /health/ready (s)':<52}{'':>14}{ready_s:>16.1f}")
+    print(f"{'longest /health/live gap until ready (s)':<52}{'':>14}{watch.longest_s:>16.2f}")
     print(f"{'kill -9 -> first marker alert after restart (s)':<52}{'':>14}{first_alert_s:>16.1f}")
     print(f"(down for {restarted - killed:.1f} s; the markers' 50 % warning was due {marked + 5 - killed:+.1f} s after "
           f"the kill; after the restart {len(after)} marker alerts, levels {', '.join(levels)}: what fell due "

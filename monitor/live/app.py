@@ -15,10 +15,12 @@ acknowledged by the broker. See DESIGN.md, "Durable per-ticket timers".
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import itertools
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +44,7 @@ from monitor.live.worker_state import WorkerState
 
 Clock = Callable[[], datetime]
 log = structlog.get_logger("sla.worker")
+RECOVERY_CHUNK = 2_000  # ticket rows recovered between two yields to the event loop (~50 ms)
 
 
 def wall_clock() -> datetime:
@@ -108,7 +111,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                          publish_waiting_s=None if since is None else time.monotonic() - since)
 
     def snapshot() -> Snapshot:
-        return Snapshot(now_us=now_us(), clocks=worker.clocks.values(), period_counts=worker.by_period(),
+        at = now_us()
+        return Snapshot(now_us=at, clocks=worker.clocks.figures(at), period_counts=worker.by_period(),
                         services=worker.services.values(), ready=ready_now().ready,
                         assigned_partitions=len(_assigned_partitions(app, routes.wakeups)),
                         pending_wakeups=worker.pending_wakeups, lag=dict(lag))
@@ -139,7 +143,17 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     @tickets.on_recover
     async def rebuild_heaps() -> None:
-        processor.recover_tickets(tickets.items(), _assigned_partitions(app, routes.wakeups))
+        # In chunks, yielding to the loop between them: the web pages answer during a long recovery
+        # (readiness says 503 until it ends). A revocation meanwhile abandons it: the next one rebuilds.
+        assigned, generation = _assigned_partitions(app, routes.wakeups), worker.generation
+        processor.start_ticket_recovery()
+        count = 0
+        for chunk in _chunks(tickets.items(), RECOVERY_CHUNK):
+            count += processor.recover_ticket_rows(chunk, assigned)
+            await asyncio.sleep(0)
+            if worker.generation != generation:
+                return
+        processor.finish_recovery(TICKETS, assigned, count)
 
     @services.on_recover
     async def rebuild_service_heaps() -> None:
@@ -280,6 +294,12 @@ async def _lag(app: faust.App, topics: tuple[str, ...], read: dict[tuple[str, in
         if end is not None and position is not None:
             lag[tp.topic] += max(0, int(end) - position)
     return lag
+
+
+def _chunks(rows: Iterable[tuple[bytes, bytes]], size: int) -> Iterator[list[tuple[bytes, bytes]]]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def _assigned_partitions(app: faust.App, topic: str) -> set[int]:

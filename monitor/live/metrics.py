@@ -3,9 +3,11 @@
 Counters and the lateness histogram are ordinary prometheus-client metrics in
 the worker's own registry. Everything derived from SLA state (open clocks,
 at-risk clocks, month-to-date outcomes, service budgets) comes from a custom
-collector that asks the worker for a ``Snapshot`` at scrape time and computes
-the figures from it with the pure functions below, for the partitions this
-worker owns, so every figure adds up across workers (see docs/metrics.md).
+collector that asks the worker for a ``Snapshot`` at scrape time, for the
+partitions this worker owns, so every figure adds up across workers (see
+docs/metrics.md). Ticket-clock figures come from ``clock_index.ClockIndex``,
+kept up to date as states are recorded (a scrape does not walk the open
+clocks); service figures are computed from the states with the functions below.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from monitor.core.budget import ServiceState, budget_of, in_maintenance, period_
 from monitor.core.clock import METRICS
 from monitor.core.instants import US_PER_SECOND, to_us
 from monitor.core.policy import Policy
-from monitor.live.worker_state import ClockView, month_of
+from monitor.live.clock_index import ClockFigures, ClockView
+from monitor.live.worker_state import month_of
 
 LATENESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -36,7 +39,7 @@ class Snapshot:
     """What the worker knows for its partitions, as of ``now_us``."""
 
     now_us: int
-    clocks: Iterable[tuple[ClockView, ...]]
+    clocks: ClockFigures  # as of now_us (``ClockIndex.figures``)
     period_counts: Mapping[str, Counter[str]]  # period -> "priority|metric|outcome" -> clocks
     services: Iterable[ServiceState]
     ready: bool
@@ -45,18 +48,11 @@ class Snapshot:
     lag: Mapping[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class ClockFigures:
-    """Ticket-clock gauges for one snapshot."""
-
-    open: Counter[tuple[str, str]] = field(default_factory=Counter)
-    at_risk: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    breached: Counter[tuple[str, str]] = field(default_factory=Counter)
-    next_deadline: dict[tuple[str, str], int] = field(default_factory=dict)
-
-
 def clock_figures(clocks: Iterable[tuple[ClockView, ...]], policy: Policy, now_us: int) -> ClockFigures:
-    """Count open, at-risk (cumulative per threshold) and breached clocks; find the next deadlines."""
+    """Count open, at-risk (cumulative per threshold) and breached clocks; find the next deadlines.
+
+    A scan of every clock: the reference ``ClockIndex.figures`` is tested against.
+    """
     figures = ClockFigures()
     thresholds = [str(float(f)) for f in policy.warn_at]
     for views in clocks:
@@ -135,7 +131,7 @@ class StateCollector(Collector):
         yield from self._worker(snap)
 
     def _clocks(self, snap: Snapshot) -> Iterator[Metric]:
-        figures = clock_figures(snap.clocks, self.policy, snap.now_us)
+        figures = snap.clocks
         open_ = GaugeMetricFamily("sla_open_clocks", "Clocks not yet stopped (running or paused).",
                                   labels=["priority", "metric"])
         breached = GaugeMetricFamily("sla_breached_open_clocks", "Open clocks past their target.",

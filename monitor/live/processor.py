@@ -184,6 +184,7 @@ class Processor:
                  state: WorkerState | None = None) -> None:
         self.policy, self.routes, self.now_us, self.store, self.sink = policy, routes, now_us, store, sink
         self.state = state if state is not None else WorkerState()
+        self.state.clocks.use([str(float(f)) for f in policy.warn_at])
 
     # -- a batch -------------------------------------------------------------------------------
 
@@ -466,19 +467,29 @@ class Processor:
 
     def recover_tickets(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> None:
         """Rebuild the ticket heaps and mirrors from the table rows of the assigned partitions."""
+        self.start_ticket_recovery()
+        self.finish_recovery(TICKETS, assigned, self.recover_ticket_rows(rows, assigned))
+
+    def start_ticket_recovery(self) -> None:
+        """Forget the ticket heaps and mirrors, to rebuild them with ``recover_ticket_rows``."""
         self.state.heaps.clear()
+        self.state.clocks.clear()
+
+    def recover_ticket_rows(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> int:
+        """Plan and mirror some ticket rows (those of the assigned partitions); return the wake-ups planned."""
         count = 0
+        partitions, heaps, track = self.routes.partitions, self.state.heaps, self.state.track
         for key, raw_state in rows:
-            state = self.load(raw_state)
-            wake_at = next_wake(state, self.policy)
-            partition = partition_for(key, self.routes.partitions)
+            partition = partition_for(key, partitions)
             if partition not in assigned:
                 continue
-            self.state.track(key, state)
+            state = self.load(raw_state)
+            track(key, state)
+            wake_at = next_wake(state, self.policy)
             if wake_at is not None:
-                self.state.heaps.push(partition, key, wake_at, state.version)
+                heaps.push(partition, key, wake_at, state.version)
                 count += 1
-        self._recovered(TICKETS, assigned, count)
+        return count
 
     def recover_services(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> None:
         """Rebuild the service heaps and mirrors from the table rows of the assigned partitions."""
@@ -496,7 +507,7 @@ class Processor:
             self.state.track(key, state)
             self.state.service_heaps.push(partition, key, next_service_wake(state, self.policy), state.version)
             count += 1
-        self._recovered(SERVICES, assigned, count)
+        self.finish_recovery(SERVICES, assigned, count)
 
     def recover_aggregates(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> None:
         """Rebuild the month-to-date mirrors from the rows ("partition:month") of the assigned partitions."""
@@ -505,9 +516,10 @@ class Processor:
             partition_text, period = key.decode().split(":", 1)
             if int(partition_text) in assigned:
                 self.state.period_counts[int(partition_text), period] = Counter(json.loads(raw))
-        self._recovered(AGGREGATES, assigned, 0)
+        self.finish_recovery(AGGREGATES, assigned, 0)
 
-    def _recovered(self, table: str, assigned: set[int], count: int) -> None:
+    def finish_recovery(self, table: str, assigned: set[int], count: int) -> None:
+        """Recovery of ``table`` ended (``count`` wake-ups planned): ready once every table is recovered."""
         self.state.recovered.add(table)
         self.state.ready = self.state.recovered >= set(TABLES)
         log.info("partitions recovered", table=table, partitions=sorted(assigned), pending_wakeups=count)

@@ -10,21 +10,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from monitor.core.budget import ServiceState
-from monitor.core.clock import METRICS, TicketState
+from monitor.core.clock import TicketState
 from monitor.core.instants import from_us
 from monitor.core.policy import Policy
+from monitor.live.clock_index import ClockIndex, ClockView, open_clocks
 from monitor.live.wakeups import WakeHeaps
 
-ClockView = tuple[str, str, tuple[int | None, ...]]  # priority, metric, due instants of each level
-
-
-def open_clocks(state: TicketState) -> tuple[ClockView, ...]:
-    """The clocks of a ticket still counting (running or paused), with their schedules."""
-    return tuple(
-        (clock.priority, metric, clock.due)
-        for metric in METRICS
-        if not (clock := state.clock(metric)).stopped
-    )
+__all__ = ["ClockView", "WorkerState", "month_of", "open_clocks"]
 
 
 def month_of(policy: Policy, at_us: int) -> str:
@@ -41,8 +33,8 @@ class WorkerState:
     recovered: set[str] = field(default_factory=set)
     ready: bool = False
     counts: Counter[str] = field(default_factory=Counter)
-    # Mirrors of the owned partitions' table state, for metrics (rebuilt on recovery).
-    clocks: dict[bytes, tuple[ClockView, ...]] = field(default_factory=dict)
+    # Figures and mirrors of the owned partitions' table state, for metrics (rebuilt on recovery).
+    clocks: ClockIndex = field(default_factory=ClockIndex)
     services: dict[bytes, ServiceState] = field(default_factory=dict)
     period_counts: dict[tuple[int, str], Counter[str]] = field(default_factory=dict)  # (partition, month)
     read_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to handle
@@ -50,9 +42,11 @@ class WorkerState:
     publishing_since: float | None = None  # monotonic start of the publish in progress
     broker_error: str | None = None  # why the last broker check failed
     warned: set[str] = field(default_factory=set)  # kinds of odd wake-ups already logged once
+    generation: int = 0  # how many times the owned partitions were forgotten (a recovery in progress checks it)
 
     def clear(self) -> None:
         """Forget everything derived from the partitions owned until now."""
+        self.generation += 1
         self.ready = False
         self.recovered.clear()
         self.heaps.clear()
@@ -66,10 +60,8 @@ class WorkerState:
         """Keep the metric mirrors in step with a state just recorded."""
         if isinstance(state, ServiceState):
             self.services[key] = state
-        elif views := open_clocks(state):
-            self.clocks[key] = views
         else:
-            self.clocks.pop(key, None)
+            self.clocks.track(key, open_clocks(state))
 
     @property
     def pending_wakeups(self) -> int:

@@ -16,6 +16,7 @@ from monitor.core.clock import apply_event
 from monitor.core.events import parse_event
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy, parse_policy
+from monitor.live.clock_index import ClockFigures
 from monitor.live.metrics import Metrics, Snapshot, clock_figures, service_figures
 from monitor.live.worker_state import open_clocks
 from tests.conftest import event
@@ -72,7 +73,7 @@ def _exposition(policy: Policy, snapshot: Snapshot) -> str:
 
 def test_exposition_names_and_values(policy: Policy) -> None:
     """The registry exposes the contract's names with the month-to-date counts of the current month only."""
-    snapshot = Snapshot(now_us=_us("2026-11-30T12:00:00+08:00"), clocks=[], services=[], ready=True,
+    snapshot = Snapshot(now_us=_us("2026-11-30T12:00:00+08:00"), clocks=ClockFigures(), services=[], ready=True,
                         assigned_partitions=4, pending_wakeups=0, lag={"tickets.events": 3},
                         period_counts={"2026-11": Counter({"P1|response|met": 5, "P1|response|breached": 1}),
                                        "2026-10": Counter({"P1|response|met": 99})})
@@ -96,7 +97,7 @@ def test_exposition_passes_promtool_check_metrics(policy: Policy) -> None:
     """`promtool check metrics` finds nothing to object to in the exposition (names, units, help)."""
     state = apply_service_event(None, parse_event(probe("web", "a", "2026-11-10T10:00:00", ok=False)),
                                 parse_policy(POLICY)).state  # type: ignore[arg-type]
-    snapshot = Snapshot(now_us=_us("2026-11-30T12:00:00+08:00"), clocks=[], services=[state], ready=True,
+    snapshot = Snapshot(now_us=_us("2026-11-30T12:00:00+08:00"), clocks=ClockFigures(), services=[state], ready=True,
                         assigned_partitions=4, pending_wakeups=0, period_counts={})
     text = _exposition(parse_policy(POLICY), snapshot)
     promtool = shutil.which("promtool")
