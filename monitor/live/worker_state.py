@@ -50,6 +50,7 @@ class WorkerState:
     publishing_since: float | None = None  # monotonic start of the publish in progress
     broker_error: str | None = None  # why the last broker check failed
     warned: set[str] = field(default_factory=set)  # kinds of odd wake-ups already logged once
+    ticks_sent: dict[int, int] = field(default_factory=dict)  # partition -> when its unhandled tick was sent
 
     def clear(self) -> None:
         """Forget everything derived from the partitions owned until now."""
@@ -61,6 +62,7 @@ class WorkerState:
         self.services.clear()
         self.period_counts.clear()
         self.read_offsets.clear()
+        self.ticks_sent.clear()
 
     def track(self, key: bytes, state: TicketState | ServiceState) -> None:
         """Keep the metric mirrors in step with a state just recorded."""

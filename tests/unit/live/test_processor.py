@@ -96,9 +96,9 @@ class Live:
         return outbox
 
     def wakeups(self) -> list[Message]:
-        """The wake-up messages the timer would send now, as the agent reads them back."""
+        """The ticks the timer would send now, as the agent reads them back."""
         return [self.message(ROUTES.wakeups, body, key, partition)
-                for partition, key, body in self.processor.due_wakeups(self.now, range(PARTITIONS))]
+                for partition, key, body in self.processor.due_ticks(self.now, range(PARTITIONS))]
 
 
 def _us(text: str) -> int:
@@ -156,6 +156,59 @@ def test_odd_wake_ups_change_nothing(policy: Policy) -> None:
     counts = live.processor.state.counts
     assert (counts["wake.malformed"], counts["wake.forged"], counts["wake.stale"], counts["wake"]) == (1, 1, 1, 1)
     assert live.processor.state.heaps.is_planned(b"T-1", version)  # the early one is planned again
+
+
+def _tickets_on(partition: int, count: int) -> list[str]:
+    """``count`` ticket ids whose key falls on ``partition``."""
+    found = (f"T-{i}" for i in range(10_000) if partition_for(f"T-{i}".encode(), PARTITIONS) == partition)
+    return [next(found) for _ in range(count)]
+
+
+def test_one_tick_fires_every_due_clock_of_its_partition_in_one_batch(policy: Policy) -> None:
+    """Twenty tickets on one partition due together: one tick, one batch, every warning, one row per ticket."""
+    live = Live(policy)
+    ids = _tickets_on(1, 20)
+    other = _tickets_on(2, 1)
+    live.run(*(live.ticket("opened", tid, OPENED_AT, priority="P1") for tid in ids + other))
+    live.now = _us("2026-11-30T09:07:30+08:00")
+    ticks = live.wakeups()
+    assert sorted(t.partition for t in ticks) == [1, 2]  # one per partition with something due
+    [tick] = [t for t in ticks if t.partition == 1]
+    assert tick.key == b""
+    assert set(json.loads(tick.value or b"")) == {"tick_us"}
+    outbox = live.run(tick)
+    assert sorted(r["ticket_id"] for r in _records(outbox)) == sorted(ids)
+    assert sorted(key for _, key in outbox.writes) == sorted(tid.encode() for tid in ids)
+    assert {s.source for s in outbox.sends} == {tick.position}
+    assert live.processor.state.counts["tick"] == 1
+
+
+def test_no_new_tick_while_one_is_in_flight_until_the_resend_timeout(policy: Policy) -> None:
+    """A partition with an unhandled tick gets no other one until TICK_RESEND_US has passed; handling frees it."""
+    live = Live(policy)
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    live.now = _us("2026-11-30T09:07:30+08:00")
+    [first] = live.wakeups()
+    live.now += processor_module.TICK_RESEND_US - 1
+    assert live.wakeups() == []  # the first is still on its way
+    live.now += 1
+    [again] = live.wakeups()  # lost, perhaps: sent again
+    assert again.partition == first.partition
+    assert len(_records(live.run(first, again))) == 1  # the second finds nothing left to fire
+    assert live.wakeups() == []
+
+
+def test_a_forged_tick_fires_only_what_is_due_by_the_worker_clock(policy: Policy) -> None:
+    """A tick claiming a far future instant, or on a partition with nothing due, publishes and writes nothing."""
+    live = Live(policy)
+    opened = live.ticket("opened", "T-1", OPENED_AT, priority="P1")
+    live.run(opened)
+    forged = [live.message(ROUTES.wakeups, json.dumps({"tick_us": live.now + 10**15}), b"", opened.partition),
+              live.message(ROUTES.wakeups, json.dumps({"tick_us": 0}), b"", (opened.partition + 1) % PARTITIONS)]
+    outbox = live.run(*forged)
+    assert (outbox.sends, outbox.writes) == ([], {})
+    version = decode_state(live.store.rows[TICKETS][b"T-1"]).version
+    assert live.processor.state.heaps.is_planned(b"T-1", version)  # still planned: the warning will go out when due
 
 
 def test_an_event_on_the_wrong_partition_is_sent_to_the_repartition_topic(policy: Policy) -> None:
