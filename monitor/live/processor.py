@@ -266,7 +266,8 @@ class Processor:
                               source_at, ticket_event.event_id, ticket_event.ticket_id)
             return
         try:
-            decision = apply_event(self._ticket(outbox, key, message), ticket_event, self.policy, now)
+            decision = apply_event(self._ticket(outbox, key, message), ticket_event, self.policy, now,
+                                   self.fold_before(message.partition))
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
             self.sink.count_input(ticket_event.type, kind)
@@ -338,7 +339,8 @@ class Processor:
             self.state.counts["wake.stale"] += 1
             return  # the ticket changed since; its newer wake-up is on the way
         self.state.counts["wake"] += 1
-        decision = wake(state, self.policy, self.now_us())  # the wall clock: a wake-up can only fire what is due anyway
+        # The wall clock: a wake-up can only fire what is due anyway.
+        decision = wake(state, self.policy, self.now_us(), self.fold_before(message.partition))
         if decision.state is state and not any(not isinstance(e, WakeAt) for e in decision.effects):
             heaps = self.state.heaps
             for effect in decision.effects:  # nothing due yet (early wake): plan again, no write
@@ -532,9 +534,25 @@ class Processor:
                 self.state.period_counts[int(partition_text), period] = Counter(json.loads(raw))
         self._recovered(AGGREGATES, assigned, 0)
 
+    def fold_before(self, partition: int) -> int | None:
+        """The instant before which levels due on ``partition`` fold into the most severe (core ``wake``).
+
+        When this worker recovered the partition: what fell due before nobody here watched (an
+        outage, or the partition was another worker's), what falls due after only waited for a
+        busy worker and goes out level by level. A partition that stays here across a rebalance
+        keeps its instant (eager rebalancing: nobody else owned it in between).
+        """
+        return self.state.recovered_at.get(partition)
+
     def _recovered(self, table: str, assigned: set[int], count: int) -> None:
         self.state.recovered.add(table)
         self.state.ready = self.state.recovered >= set(TABLES)
+        if self.state.ready:
+            now, since = self.now_us(), self.state.recovered_at
+            for partition in set(since) - assigned:
+                del since[partition]
+            for partition in assigned:
+                since.setdefault(partition, now)
         log.info("partitions recovered", table=table, partitions=sorted(assigned), pending_wakeups=count)
 
     def revoked(self) -> None:

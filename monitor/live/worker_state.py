@@ -51,9 +51,11 @@ class WorkerState:
     broker_error: str | None = None  # why the last broker check failed
     warned: set[str] = field(default_factory=set)  # kinds of odd wake-ups already logged once
     ticks_sent: dict[int, int] = field(default_factory=dict)  # partition -> when its unhandled tick was sent
+    # partition -> when this worker recovered it; kept across rebalances that leave it here (see Processor.fold_before).
+    recovered_at: dict[int, int] = field(default_factory=dict)
 
     def clear(self) -> None:
-        """Forget everything derived from the partitions owned until now."""
+        """Forget everything derived from the partitions owned until now (but when each was recovered)."""
         self.ready = False
         self.recovered.clear()
         self.heaps.clear()

@@ -367,6 +367,64 @@ def test_recovery_rebuilds_heaps_and_mirrors_of_the_assigned_partitions_only(pol
     assert live.processor.state.pending_wakeups == len(own)
 
 
+def _recover(live: Live, partitions: set[int]) -> None:
+    """What the adapter's on_recover hooks do once the tables of ``partitions`` are read back."""
+    rows = live.store.rows
+    live.processor.revoked()
+    live.processor.recover_tickets(rows[TICKETS].items(), partitions)
+    live.processor.recover_services(rows[SERVICES].items(), partitions)
+    live.processor.recover_aggregates(rows[AGGREGATES].items(), partitions)
+
+
+P1_LEVELS = ["T-1:response:warning:0.5", "T-1:response:warning:0.75", "T-1:response:warning:0.9",
+             "T-1:response:breach"]
+
+
+def test_a_busy_worker_publishes_every_level_a_recovered_one_folds(policy: Policy) -> None:
+    """A tick handled 16 min late by the worker that owned the partition all along publishes all four response
+    levels at their own instants; after a restart at that time, only the breach (what fell due while down)."""
+    busy = Live(policy)
+    _recover(busy, set(range(PARTITIONS)))  # recovered at 09:00, before the ticket was opened
+    busy.run(busy.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    busy.now = _us("2026-11-30T09:16:00+08:00")  # every response level is due: 09:07:30 ... 09:15
+    records = _records(busy.run(*busy.wakeups()))
+    assert [r["id"] for r in records] == P1_LEVELS
+    assert [r["at"][11:19] for r in records] == ["01:07:30", "01:11:15", "01:13:30", "01:15:00"]  # in UTC
+
+    restarted = Live(policy)
+    restarted.run(restarted.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    restarted.now = _us("2026-11-30T09:16:00+08:00")
+    _recover(restarted, set(range(PARTITIONS)))  # down from 09:00 until now
+    assert [r["id"] for r in _records(restarted.run(*restarted.wakeups()))] == ["T-1:response:breach"]
+
+
+def test_a_partition_kept_across_a_rebalance_keeps_its_recovery_instant(policy: Policy) -> None:
+    """A rebalance that leaves a partition on this worker is no outage (nothing folds); one that moved away and
+    came back was someone else's meanwhile (folds what fell due before it came back)."""
+    live = Live(policy)
+    home = partition_for(b"T-1", PARTITIONS)
+    _recover(live, set(range(PARTITIONS)))
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    live.now = _us("2026-11-30T09:16:00+08:00")
+    _recover(live, set(range(PARTITIONS)))  # a rebalance: every partition stays
+    assert live.processor.fold_before(home) == _us(OPENED_AT)
+    _recover(live, set(range(PARTITIONS)) - {home})  # moved away ...
+    _recover(live, set(range(PARTITIONS)))  # ... and back
+    assert live.processor.fold_before(home) == live.now
+    assert [r["id"] for r in _records(live.run(*live.wakeups()))] == ["T-1:response:breach"]
+
+
+def test_a_busy_worker_reading_an_event_late_publishes_the_levels_due_before_it(policy: Policy) -> None:
+    """An acknowledgement at 09:14 read at 09:16 by a busy worker: the 50/75/90 % warnings due before it all go
+    out (as replay has them), then the outcome."""
+    live = Live(policy)
+    _recover(live, set(range(PARTITIONS)))
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    live.now = _us("2026-11-30T09:16:00+08:00")
+    records = _records(live.run(live.ticket("acknowledged", "T-1", "2026-11-30T09:14:00+08:00")))
+    assert [r["id"] for r in records] == [*P1_LEVELS[:3], "T-1:response:outcome"]
+
+
 def test_a_refused_record_is_replaced_by_a_bounded_internal_dead_letter(policy: Policy) -> None:
     """A record the broker refuses for good becomes a dead letter naming it; one refused in turn is only counted."""
     live = Live(policy)
