@@ -266,15 +266,24 @@ def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
 
 
 def apply_event(
-    state: TicketState | None, event: TicketEvent, policy: Policy, now_us: int
+    state: TicketState | None,
+    event: TicketEvent,
+    policy: Policy,
+    now_us: int,
+    fold_before_us: int | None = None,
 ) -> Decision:
-    """Apply one event at its event time; raise EventRejected when it cannot be."""
+    """Apply one event at its event time; raise EventRejected when it cannot be.
+
+    ``fold_before_us`` as for ``wake``: levels that fell due, before the event or after
+    it, by ``now_us`` are each published when due at or after it; levels due before
+    it (or, reached late by the event itself, at or before its instant) fold.
+    """
     at = to_us(event.occurred_at)
     now = max(now_us, at)
     if state is None:
         if not isinstance(event, TicketOpened):
             raise EventRejected(f"unknown ticket {event.ticket_id!r}: no ticket.opened seen for it")
-        return _open(event, policy, at, now)
+        return _open(event, policy, at, now, fold_before_us)
     key = event_key(event.event_id)
     if key in state.seen:
         raise DuplicateEvent(f"duplicate event_id {event.event_id!r}: already applied")
@@ -296,7 +305,7 @@ def apply_event(
         )
     # What fell due before the event would have been published by a timely wake-up.
     effects: list[Effect] = []
-    state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None)
+    state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
     state = state._replace(seen=state.seen.added(key), events=state.events + 1)
     before = state
     state = _transition(state, event, policy, at, effects)
@@ -306,7 +315,8 @@ def apply_event(
             new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
         ):
             state = _with_clock(state, metric, scheduled(state, policy, metric, new))
-    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at)
+    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+                      fold_before=_after_event(fold_before_us, at))
     state = state._replace(version=state.version + 1)
     _schedule(state, policy, effects)
     return Decision(state, effects)
@@ -319,10 +329,16 @@ def _stops_a_clock(state: TicketState, event: TicketEvent) -> bool:
     return isinstance(event, TicketResolved) and not state.resolved
 
 
-def wake(state: TicketState, policy: Policy, now_us: int) -> Decision:
-    """Publish what has fallen due by ``now_us`` (most severe only per clock)."""
+def wake(state: TicketState, policy: Policy, now_us: int, fold_before_us: int | None = None) -> Decision:
+    """Publish what has fallen due by ``now_us``.
+
+    Per clock, the levels due before ``fold_before_us`` (nobody watched: an outage)
+    fold into the most severe of them; each level due at or after it goes out on its
+    own, at its own instant, in order (a worker that was merely busy skips none).
+    ``None`` folds everything due by ``now_us`` (replay wakes at each due instant).
+    """
     effects: list[Effect] = []
-    new = _fire_due(state, policy, now_us, effects, inclusive=True, event_at=None)
+    new = _fire_due(state, policy, now_us, effects, inclusive=True, event_at=None, fold_before=fold_before_us)
     if new is not state:
         new = new._replace(version=new.version + 1)
     _schedule(new, policy, effects)
@@ -370,7 +386,12 @@ def rescheduled(state: TicketState, policy: Policy) -> TicketState:
     return state
 
 
-def _open(event: TicketOpened, policy: Policy, at: int, now: int) -> Decision:
+def _after_event(fold_before: int | None, at: int) -> int | None:
+    """Levels an event reaches by its own instant fold (event time), whatever the worker did."""
+    return None if fold_before is None else max(fold_before, at + 1)
+
+
+def _open(event: TicketOpened, policy: Policy, at: int, now: int, fold_before: int | None = None) -> Decision:
     if event.priority not in policy.targets:
         raise EventRejected(
             f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
@@ -391,7 +412,8 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int) -> Decision:
     )
     state = rescheduled(state, policy)
     effects: list[Effect] = []
-    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at)
+    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+                      fold_before=_after_event(fold_before, at))
     _schedule(state, policy, effects)
     return Decision(state, effects)
 
@@ -536,6 +558,7 @@ def _fire_due(
     *,
     inclusive: bool,
     event_at: int | None,
+    fold_before: int | None = None,
 ) -> TicketState:
     breach = len(policy.warn_at) + 1
     for metric in METRICS:
@@ -547,22 +570,45 @@ def _fire_due(
             for level, t in enumerate(clock.due[clock.level :], start=clock.level + 1)
             if t is not None and (t <= bound if inclusive else t < bound)
         ]
-        if not due:
-            continue
-        level, fire = due[-1]
-        at = fire if event_at is None else max(fire, event_at)
-        clock = clock._replace(level=level, published=(*clock.published, (level, at)))
-        state = _with_clock(state, metric, clock)
-        kind = "breach" if level == breach else "warning"
-        targets = targets_of(state, policy, metric)
-        deadline = clock.due[-1]
-        if deadline is None:  # paused short of the target: as if it ran on from `at`
-            target = targets.target_us(metric)
-            deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
-        record = _record(state, policy, metric, kind, at, clock, targets, deadline)
-        if kind == "warning":
-            record["threshold"] = float(policy.warn_at[level - 1])
-        effects.append(Publish(record))
+        for level, fire in _published_levels(due, fold_before):
+            state = _publish_level(state, policy, metric, level, fire, event_at, effects)
+    return state
+
+
+def _published_levels(due: list[tuple[int, int]], fold_before: int | None) -> list[tuple[int, int]]:
+    """Of the due ``(level, instant)`` pairs in order, those that go out: the most severe of those due
+    before ``fold_before`` (all of them when None), then the most severe of each later instant."""
+    if not due:
+        return []
+    if fold_before is None:
+        return due[-1:]
+    out: list[tuple[int, int]] = []
+    for i, (level, fire) in enumerate(due):
+        following = due[i + 1][1] if i + 1 < len(due) else None
+        if following is None or (fire >= fold_before and following != fire) or (fire < fold_before <= following):
+            out.append((level, fire))
+    return out
+
+
+def _publish_level(
+    state: TicketState, policy: Policy, metric: str, level: int, fire: int, event_at: int | None,
+    effects: list[Effect],
+) -> TicketState:
+    breach = len(policy.warn_at) + 1
+    clock = state.clock(metric)
+    at = fire if event_at is None else max(fire, event_at)
+    clock = clock._replace(level=level, published=(*clock.published, (level, at)))
+    state = _with_clock(state, metric, clock)
+    kind = "breach" if level == breach else "warning"
+    targets = targets_of(state, policy, metric)
+    deadline = clock.due[-1]
+    if deadline is None:  # paused short of the target: as if it ran on from `at`
+        target = targets.target_us(metric)
+        deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
+    record = _record(state, policy, metric, kind, at, clock, targets, deadline)
+    if kind == "warning":
+        record["threshold"] = float(policy.warn_at[level - 1])
+    effects.append(Publish(record))
     return state
 
 

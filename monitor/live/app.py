@@ -6,11 +6,12 @@ topic. Per-ticket and per-service state live in RocksDB-backed tables that
 only the agent writes. What a batch decides is ``monitor.live.processor``'s
 business; this module feeds it Faust's events, publishes its outbox, writes
 its rows in the partition of the message that changed them, and runs the
-timers (wake-ups, broker check), the recovery hooks and the web pages. A timer
-turns due entries of the in-memory wake-up heaps into wake-up messages on the
-ticket's partition; the agent handles them like events, so every state change
-happens in order, on the partition's owner, after the alert it records was
-acknowledged by the broker. See DESIGN.md, "Durable per-ticket timers".
+timers (ticks, broker check), the recovery hooks and the web pages. A timer
+sends one tick to each owned partition of the wake-up topic whose in-memory
+heap has something due; the agent handles it like an event, waking every due
+clock of that partition in one batch, so every state change happens in order,
+on the partition's owner, after the alert it records was acknowledged by the
+broker. See DESIGN.md, "Durable per-ticket timers".
 """
 
 from __future__ import annotations
@@ -169,10 +170,10 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         processor.revoked()
 
     @app.timer(interval=settings.tick_s)
-    async def fire_due_wakeups() -> None:
+    async def send_ticks() -> None:
         if app.rebalancing or not worker.ready:
             return
-        for partition, key, body in processor.due_wakeups(now_us(), _assigned_partitions(app, routes.wakeups)):
+        for partition, key, body in processor.due_ticks(now_us(), _assigned_partitions(app, routes.wakeups)):
             await app.producer.send(routes.wakeups, key, body, partition, None, None)
 
     check_broker = BrokerCheck(settings, sorted({*routes.inputs, *routes.outputs.values(), routes.dead_letter}))

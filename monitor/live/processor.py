@@ -53,7 +53,7 @@ from monitor.live.deadletter import MAX_ID_CHARS, dead_letter
 from monitor.live.kafka import internal_topics, partition_for
 from monitor.live.publishing import Send, Source
 from monitor.live.settings import Settings
-from monitor.live.wakeups import WakeUp, parse_wakeup
+from monitor.live.wakeups import TICK_KEY, Tick, parse_wakeup, tick_body
 from monitor.live.worker_state import WorkerState, month_of
 
 log = structlog.get_logger("sla.worker")
@@ -61,6 +61,7 @@ log = structlog.get_logger("sla.worker")
 H_SOURCE = "x-sla-source"  # "topic:partition:offset" of a repartitioned message
 TICKETS, SERVICES, AGGREGATES = "tickets", "services", "aggregates"
 TABLES = (TICKETS, SERVICES, AGGREGATES)
+TICK_RESEND_US = 5 * US_PER_SECOND  # a tick neither handled nor lost by then is sent again
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +267,8 @@ class Processor:
                               source_at, ticket_event.event_id, ticket_event.ticket_id)
             return
         try:
-            decision = apply_event(self._ticket(outbox, key, message), ticket_event, self.policy, now)
+            decision = apply_event(self._ticket(outbox, key, message), ticket_event, self.policy, now,
+                                   self.fold_before(message.partition))
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
             self.sink.count_input(ticket_event.type, kind)
@@ -307,21 +309,39 @@ class Processor:
         if isinstance(wakeup, str):  # the worker writes only well-formed ones: ignored, counted
             self._ignore_wake("malformed", message, wakeup)
             return
+        if isinstance(wakeup, Tick):
+            self._tick(outbox, message)
+            return
         key = message.key or b""
         if partition_for(key, self.routes.partitions) != message.partition:  # its table row lives elsewhere
             self._ignore_wake("forged", message, "on another partition than its key's")
             return
         if wakeup.owner == "service":
-            self._service_wake(outbox, message, wakeup)
-            return
+            self._service_wake(outbox, message, key, wakeup.version, wakeup.due_us)
+        else:
+            self._ticket_wake(outbox, message, key, wakeup.version)
+
+    def _tick(self, outbox: Outbox, message: Message) -> None:
+        """Wake every clock of the tick's partition due by the worker's clock, in this batch."""
+        partition, now = message.partition, self.now_us()
+        self.state.ticks_sent.pop(partition, None)  # handled: the timer may send the next one
+        self.state.counts["tick"] += 1
+        # A forged tick can only fire what is due anyway: the heaps and the worker's clock decide.
+        for _, key, version, _ in self.state.heaps.pop_due(now, (partition,)):
+            self._ticket_wake(outbox, message, key, version)
+        for _, key, version, due_us in self.state.service_heaps.pop_due(now, (partition,)):
+            self._service_wake(outbox, message, key, version, due_us)
+
+    def _ticket_wake(self, outbox: Outbox, message: Message, key: bytes, version: int) -> None:
         state = self._ticket(outbox, key, message)
         if state is None:
             return
-        if state.version != wakeup.version:
+        if state.version != version:
             self.state.counts["wake.stale"] += 1
             return  # the ticket changed since; its newer wake-up is on the way
         self.state.counts["wake"] += 1
-        decision = wake(state, self.policy, self.now_us())  # the wall clock: a wake-up can only fire what is due anyway
+        # The wall clock: a wake-up can only fire what is due anyway.
+        decision = wake(state, self.policy, self.now_us(), self.fold_before(message.partition))
         if decision.state is state and not any(not isinstance(e, WakeAt) for e in decision.effects):
             heaps = self.state.heaps
             for effect in decision.effects:  # nothing due yet (early wake): plan again, no write
@@ -330,15 +350,14 @@ class Processor:
             return
         self._carry_out(outbox, message, key, decision.state, decision.effects)
 
-    def _service_wake(self, outbox: Outbox, message: Message, wakeup: WakeUp) -> None:
-        key = message.key or b""
+    def _service_wake(self, outbox: Outbox, message: Message, key: bytes, version: int, due_us: int) -> None:
         state = self._service(outbox, key, message)
-        if state is None or state.version != wakeup.version or state.service_id not in self.policy.services:
+        if state is None or state.version != version or state.service_id not in self.policy.services:
             self.state.counts["wake.stale"] += 1
             return
         planned = next_service_wake(state, self.policy)
-        if wakeup.due_us != planned:  # only the instant the state plans may move its clock
-            self._ignore_wake("forged", message, f"due_us {wakeup.due_us} is not the planned {planned}")
+        if due_us != planned:  # only the instant the state plans may move its clock
+            self._ignore_wake("forged", message, f"due_us {due_us} is not the planned {planned}")
             return
         if planned > self.now_us():  # genuine but early (another worker's clock ran ahead): plan it again
             self._ignore_wake("early", message, f"due_us {planned} is after the worker's clock")
@@ -358,14 +377,22 @@ class Processor:
             log.warning("wake-up ignored; further ones of this kind are only counted (see /stats)", kind=kind,
                         reason=reason, source=":".join(map(str, message.position)))
 
-    def due_wakeups(self, now_us: int, assigned: Iterable[int]) -> list[tuple[int, bytes, bytes]]:
-        """The wake-up messages due by ``now_us`` on the ``assigned`` partitions: (partition, key, body)."""
-        partitions = list(assigned)
-        due = [(partition, key, json.dumps({"ticket_id": key.decode(), "version": version, "due_us": due_us}).encode())
-               for partition, key, version, due_us in self.state.heaps.pop_due(now_us, partitions)]
-        due += [(partition, key, json.dumps({"service_id": key.decode(), "version": version, "due_us": due_us}).encode())
-                for partition, key, version, due_us in self.state.service_heaps.pop_due(now_us, partitions)]
-        return due
+    def due_ticks(self, now_us: int, assigned: Iterable[int]) -> list[tuple[int, bytes, bytes]]:
+        """The ticks to send now, (partition, key, body): one per assigned partition with something due.
+
+        None for a partition whose last tick was neither handled nor sent more than
+        ``TICK_RESEND_US`` ago (one tick fires everything due there; more would only queue).
+        """
+        state, ticks = self.state, []
+        for partition in assigned:
+            if not (state.heaps.is_due(partition, now_us) or state.service_heaps.is_due(partition, now_us)):
+                continue
+            sent = state.ticks_sent.get(partition)
+            if sent is not None and now_us - sent < TICK_RESEND_US:
+                continue
+            state.ticks_sent[partition] = now_us
+            ticks.append((partition, TICK_KEY, tick_body(now_us)))
+        return ticks
 
     # -- what the core decided -------------------------------------------------------------------
 
@@ -518,10 +545,26 @@ class Processor:
                 self.state.period_counts[int(partition_text), period] = Counter(json.loads(raw))
         self.finish_recovery(AGGREGATES, assigned, 0)
 
+    def fold_before(self, partition: int) -> int | None:
+        """The instant before which levels due on ``partition`` fold into the most severe (core ``wake``).
+
+        When this worker recovered the partition: what fell due before nobody here watched (an
+        outage, or the partition was another worker's), what falls due after only waited for a
+        busy worker and goes out level by level. A partition that stays here across a rebalance
+        keeps its instant (eager rebalancing: nobody else owned it in between).
+        """
+        return self.state.recovered_at.get(partition)
+
     def finish_recovery(self, table: str, assigned: set[int], count: int) -> None:
         """Recovery of ``table`` ended (``count`` wake-ups planned): ready once every table is recovered."""
         self.state.recovered.add(table)
         self.state.ready = self.state.recovered >= set(TABLES)
+        if self.state.ready:
+            now, since = self.now_us(), self.state.recovered_at
+            for partition in set(since) - assigned:
+                del since[partition]
+            for partition in assigned:
+                since.setdefault(partition, now)
         log.info("partitions recovered", table=table, partitions=sorted(assigned), pending_wakeups=count)
 
     def revoked(self) -> None:

@@ -43,9 +43,12 @@ class WorkerState:
     broker_error: str | None = None  # why the last broker check failed
     warned: set[str] = field(default_factory=set)  # kinds of odd wake-ups already logged once
     generation: int = 0  # how many times the owned partitions were forgotten (a recovery in progress checks it)
+    ticks_sent: dict[int, int] = field(default_factory=dict)  # partition -> when its unhandled tick was sent
+    # partition -> when this worker recovered it; kept across rebalances that leave it here (see Processor.fold_before).
+    recovered_at: dict[int, int] = field(default_factory=dict)
 
     def clear(self) -> None:
-        """Forget everything derived from the partitions owned until now."""
+        """Forget everything derived from the partitions owned until now (but when each was recovered)."""
         self.generation += 1
         self.ready = False
         self.recovered.clear()
@@ -55,6 +58,7 @@ class WorkerState:
         self.services.clear()
         self.period_counts.clear()
         self.read_offsets.clear()
+        self.ticks_sent.clear()
 
     def track(self, key: bytes, state: TicketState | ServiceState) -> None:
         """Keep the metric mirrors in step with a state just recorded."""

@@ -25,13 +25,13 @@ from tests.integration.conftest import (
 DAY_US = 86_400 * 1_000_000
 
 
-async def _forge(names: Names, messages: list[tuple[bytes, bytes]]) -> None:
+async def _forge(names: Names, messages: list[tuple[bytes, bytes]], partition: int | None = None) -> None:
     wakeups = internal_topics(Settings(app_id=names.app_id))[1]
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
     await producer.start()
     try:
         for key, body in messages:
-            await producer.send_and_wait(wakeups, body, key=key, partition=partition_for(key, 4))
+            await producer.send_and_wait(wakeups, body, key=key, partition=partition_for(key, 4) if partition is None else partition)
     finally:
         await producer.stop()
 
@@ -39,7 +39,7 @@ async def _forge(names: Names, messages: list[tuple[bytes, bytes]]) -> None:
 def test_forged_and_malformed_wakeups_are_ignored_and_counted(
     tmp_path: Path, names: Names, workers: list[Worker],
 ) -> None:
-    """A wake-up 20 days ahead for a down service (any version), garbage and mismatched keys publish nothing."""
+    """A wake-up or tick 20 days ahead for a down service (any version), garbage and mismatched keys publish nothing."""
     run(create_topics(names, 4))
     worker = new_worker(workers, tmp_path, names, "a")
     worker.wait_ready()
@@ -54,11 +54,16 @@ def test_forged_and_malformed_wakeups_are_ignored_and_counted(
     forged += [(b"crm", b"not json"), (b"crm", b'{"service_id": "crm"}'),
                (b"crm", json.dumps({"service_id": "shop", "version": 1, "due_us": due_us}).encode())]
     run(_forge(names, forged))
+    # Ticks: one claiming an instant 20 days ahead on crm's partition (fires only what is due by the
+    # worker's clock), and a keyed one (not the timer's: malformed).
+    ticks = [(b"", json.dumps({"tick_us": due_us}).encode()), (b"crm", json.dumps({"tick_us": due_us}).encode())]
+    run(_forge(names, ticks, partition=partition_for(b"crm", 4)))
     deadline = time.monotonic() + 20
-    while (counts := worker.stats()["counts"]).get("wake.malformed", 0) < 3:
+    while (counts := worker.stats()["counts"]).get("wake.malformed", 0) < 4:
         assert time.monotonic() < deadline, f"the forged wake-ups were not handled: {counts}"
         time.sleep(0.2)
     assert counts.get("wake.forged", 0) >= 1, counts  # the one with the state's version
+    assert counts.get("tick", 0) >= 1, counts
     outputs = run(read_outputs(names, idle=2.0))
     assert outputs == [], [o.record for o in outputs]
     assert worker.health() == 200

@@ -260,6 +260,53 @@ def test_only_the_most_severe_alert_goes_out_on_a_late_wake(policy: Policy) -> N
     assert again.records == []
 
 
+W50, W75, W90, BREACH = ("T:response:warning:0.5", "09:15:00"), ("T:response:warning:0.75", "09:22:30"), (
+    "T:response:warning:0.9", "09:27:00"), ("T:response:breach", "09:30:00")
+
+
+@pytest.mark.parametrize(
+    ("fold_before", "expected"),
+    [
+        (None, [BREACH]),  # no instant given: everything due folds (replay's call, today's rule)
+        ("09:00:00", [W50, W75, W90, BREACH]),  # recovered before any level fell due: merely busy, none skipped
+        ("09:15:00", [W50, W75, W90, BREACH]),  # a level due at the instant itself is not folded
+        ("09:15:01", [W50, W75, W90, BREACH]),  # one level before it: the most severe of one is itself
+        ("09:23:00", [W75, W90, BREACH]),  # 50 % and 75 % fell due during an outage: 75 % stands for both
+        ("09:29:00", [W90, BREACH]),  # three during the outage fold into the 90 % warning
+        ("09:31:00", [BREACH]),  # all four during the outage: the breach alone, as before
+    ],
+)
+def test_wake_folds_only_levels_due_before_fold_before(policy: Policy, fold_before: str | None,
+                                                       expected: list[tuple[str, str]]) -> None:
+    """A late wake publishes each level due at or after fold_before, in order at its own instant, and folds
+    the ones due before it into the most severe of them."""
+    state = apply_event(None, event("opened", "T", "2026-11-30T09:00:00", priority="P2"), policy,
+                        us("2026-11-30T09:00:00")).state
+    assert state is not None
+    late = wake(state, policy, us("2026-11-30T09:31:00"), None if fold_before is None else us(f"2026-11-30T{fold_before}"))
+    assert brief(late.records) == expected
+    assert wake(late.state, policy, us("2026-11-30T09:40:00"), us("2026-11-30T09:00:00")).records == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fold_before", "expected"),
+    [
+        (None, [W75]),  # no instant given: what fell due before the event folds, as replay has it
+        ("09:00:00", [W50, W75]),  # a busy worker read the event after two levels fell due: both go out
+        ("09:23:00", [W75]),  # both fell due during an outage: folded
+    ],
+)
+def test_an_event_read_late_folds_only_levels_due_before_fold_before(
+        policy: Policy, fold_before: str | None, expected: list[tuple[str, str]]) -> None:
+    """Levels due before an event that was read late are published as wake would have (apply_event's fold_before)."""
+    state = apply_event(None, event("opened", "T", "2026-11-30T09:00:00", priority="P2"), policy,
+                        us("2026-11-30T09:00:00")).state
+    ack = event("acknowledged", "T", "2026-11-30T09:25:00")
+    decision = apply_event(state, ack, policy, us("2026-11-30T09:25:30"),
+                           None if fold_before is None else us(f"2026-11-30T{fold_before}"))
+    assert [r for r in brief(decision.records) if r[0] != "T:response:outcome"] == expected
+
+
 def test_wake_before_due_publishes_nothing_and_reschedules(policy: Policy) -> None:
     """An early or stale wake-up publishes nothing and asks to be woken at the next due instant."""
     decision = apply_event(None, event("opened", "T", "2026-11-30T09:00:00", priority="P2"), policy, us("2026-11-30T09:00:00"))

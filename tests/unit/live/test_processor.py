@@ -96,9 +96,9 @@ class Live:
         return outbox
 
     def wakeups(self) -> list[Message]:
-        """The wake-up messages the timer would send now, as the agent reads them back."""
+        """The ticks the timer would send now, as the agent reads them back."""
         return [self.message(ROUTES.wakeups, body, key, partition)
-                for partition, key, body in self.processor.due_wakeups(self.now, range(PARTITIONS))]
+                for partition, key, body in self.processor.due_ticks(self.now, range(PARTITIONS))]
 
 
 def _us(text: str) -> int:
@@ -156,6 +156,59 @@ def test_odd_wake_ups_change_nothing(policy: Policy) -> None:
     counts = live.processor.state.counts
     assert (counts["wake.malformed"], counts["wake.forged"], counts["wake.stale"], counts["wake"]) == (1, 1, 1, 1)
     assert live.processor.state.heaps.is_planned(b"T-1", version)  # the early one is planned again
+
+
+def _tickets_on(partition: int, count: int) -> list[str]:
+    """``count`` ticket ids whose key falls on ``partition``."""
+    found = (f"T-{i}" for i in range(10_000) if partition_for(f"T-{i}".encode(), PARTITIONS) == partition)
+    return [next(found) for _ in range(count)]
+
+
+def test_one_tick_fires_every_due_clock_of_its_partition_in_one_batch(policy: Policy) -> None:
+    """Twenty tickets on one partition due together: one tick, one batch, every warning, one row per ticket."""
+    live = Live(policy)
+    ids = _tickets_on(1, 20)
+    other = _tickets_on(2, 1)
+    live.run(*(live.ticket("opened", tid, OPENED_AT, priority="P1") for tid in ids + other))
+    live.now = _us("2026-11-30T09:07:30+08:00")
+    ticks = live.wakeups()
+    assert sorted(t.partition for t in ticks) == [1, 2]  # one per partition with something due
+    [tick] = [t for t in ticks if t.partition == 1]
+    assert tick.key == b""
+    assert set(json.loads(tick.value or b"")) == {"tick_us"}
+    outbox = live.run(tick)
+    assert sorted(r["ticket_id"] for r in _records(outbox)) == sorted(ids)
+    assert sorted(key for _, key in outbox.writes) == sorted(tid.encode() for tid in ids)
+    assert {s.source for s in outbox.sends} == {tick.position}
+    assert live.processor.state.counts["tick"] == 1
+
+
+def test_no_new_tick_while_one_is_in_flight_until_the_resend_timeout(policy: Policy) -> None:
+    """A partition with an unhandled tick gets no other one until TICK_RESEND_US has passed; handling frees it."""
+    live = Live(policy)
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    live.now = _us("2026-11-30T09:07:30+08:00")
+    [first] = live.wakeups()
+    live.now += processor_module.TICK_RESEND_US - 1
+    assert live.wakeups() == []  # the first is still on its way
+    live.now += 1
+    [again] = live.wakeups()  # lost, perhaps: sent again
+    assert again.partition == first.partition
+    assert len(_records(live.run(first, again))) == 1  # the second finds nothing left to fire
+    assert live.wakeups() == []
+
+
+def test_a_forged_tick_fires_only_what_is_due_by_the_worker_clock(policy: Policy) -> None:
+    """A tick claiming a far future instant, or on a partition with nothing due, publishes and writes nothing."""
+    live = Live(policy)
+    opened = live.ticket("opened", "T-1", OPENED_AT, priority="P1")
+    live.run(opened)
+    forged = [live.message(ROUTES.wakeups, json.dumps({"tick_us": live.now + 10**15}), b"", opened.partition),
+              live.message(ROUTES.wakeups, json.dumps({"tick_us": 0}), b"", (opened.partition + 1) % PARTITIONS)]
+    outbox = live.run(*forged)
+    assert (outbox.sends, outbox.writes) == ([], {})
+    version = decode_state(live.store.rows[TICKETS][b"T-1"]).version
+    assert live.processor.state.heaps.is_planned(b"T-1", version)  # still planned: the warning will go out when due
 
 
 def test_an_event_on_the_wrong_partition_is_sent_to_the_repartition_topic(policy: Policy) -> None:
@@ -312,6 +365,64 @@ def test_recovery_rebuilds_heaps_and_mirrors_of_the_assigned_partitions_only(pol
     own = {t.encode() for t in tickets if partition_for(t.encode(), PARTITIONS) in mine}
     assert set(live.processor.state.clocks) == own
     assert live.processor.state.pending_wakeups == len(own)
+
+
+def _recover(live: Live, partitions: set[int]) -> None:
+    """What the adapter's on_recover hooks do once the tables of ``partitions`` are read back."""
+    rows = live.store.rows
+    live.processor.revoked()
+    live.processor.recover_tickets(rows[TICKETS].items(), partitions)
+    live.processor.recover_services(rows[SERVICES].items(), partitions)
+    live.processor.recover_aggregates(rows[AGGREGATES].items(), partitions)
+
+
+P1_LEVELS = ["T-1:response:warning:0.5", "T-1:response:warning:0.75", "T-1:response:warning:0.9",
+             "T-1:response:breach"]
+
+
+def test_a_busy_worker_publishes_every_level_a_recovered_one_folds(policy: Policy) -> None:
+    """A tick handled 16 min late by the worker that owned the partition all along publishes all four response
+    levels at their own instants; after a restart at that time, only the breach (what fell due while down)."""
+    busy = Live(policy)
+    _recover(busy, set(range(PARTITIONS)))  # recovered at 09:00, before the ticket was opened
+    busy.run(busy.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    busy.now = _us("2026-11-30T09:16:00+08:00")  # every response level is due: 09:07:30 ... 09:15
+    records = _records(busy.run(*busy.wakeups()))
+    assert [r["id"] for r in records] == P1_LEVELS
+    assert [r["at"][11:19] for r in records] == ["01:07:30", "01:11:15", "01:13:30", "01:15:00"]  # in UTC
+
+    restarted = Live(policy)
+    restarted.run(restarted.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    restarted.now = _us("2026-11-30T09:16:00+08:00")
+    _recover(restarted, set(range(PARTITIONS)))  # down from 09:00 until now
+    assert [r["id"] for r in _records(restarted.run(*restarted.wakeups()))] == ["T-1:response:breach"]
+
+
+def test_a_partition_kept_across_a_rebalance_keeps_its_recovery_instant(policy: Policy) -> None:
+    """A rebalance that leaves a partition on this worker is no outage (nothing folds); one that moved away and
+    came back was someone else's meanwhile (folds what fell due before it came back)."""
+    live = Live(policy)
+    home = partition_for(b"T-1", PARTITIONS)
+    _recover(live, set(range(PARTITIONS)))
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    live.now = _us("2026-11-30T09:16:00+08:00")
+    _recover(live, set(range(PARTITIONS)))  # a rebalance: every partition stays
+    assert live.processor.fold_before(home) == _us(OPENED_AT)
+    _recover(live, set(range(PARTITIONS)) - {home})  # moved away ...
+    _recover(live, set(range(PARTITIONS)))  # ... and back
+    assert live.processor.fold_before(home) == live.now
+    assert [r["id"] for r in _records(live.run(*live.wakeups()))] == ["T-1:response:breach"]
+
+
+def test_a_busy_worker_reading_an_event_late_publishes_the_levels_due_before_it(policy: Policy) -> None:
+    """An acknowledgement at 09:14 read at 09:16 by a busy worker: the 50/75/90 % warnings due before it all go
+    out (as replay has them), then the outcome."""
+    live = Live(policy)
+    _recover(live, set(range(PARTITIONS)))
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    live.now = _us("2026-11-30T09:16:00+08:00")
+    records = _records(live.run(live.ticket("acknowledged", "T-1", "2026-11-30T09:14:00+08:00")))
+    assert [r["id"] for r in records] == [*P1_LEVELS[:3], "T-1:response:outcome"]
 
 
 def test_a_refused_record_is_replaced_by_a_bounded_internal_dead_letter(policy: Policy) -> None:

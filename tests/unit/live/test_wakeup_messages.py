@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.live.wakeups import WakeHeaps, WakeUp, parse_wakeup
+from monitor.live.wakeups import Tick, WakeHeaps, WakeUp, parse_wakeup, tick_body
 
 
 @pytest.mark.parametrize(
@@ -24,9 +24,15 @@ from monitor.live.wakeups import WakeHeaps, WakeUp, parse_wakeup
         (b'{"ticket_id": "T-1", "version": 1, "due_us": 5.5}', b"T-1", "version and due_us must be integers"),
         (b'{"ticket_id": "T-2", "version": 1, "due_us": 5}', b"T-1", "ticket_id differs from the message key"),
         (b'{"service_id": "crm", "version": 1, "due_us": 5}', None, "service_id differs from the message key"),
+        (tick_body(7), b"", Tick(7)),  # the timer's tick
+        (b'{"tick_us": 7}', None, Tick(7)),  # a tick whose empty key came back as none
+        (b'{"tick_us": 7}', b"T-1", "a tick has an empty key"),  # keyed: not the timer's
+        (b'{"tick_us": "7"}', b"", 'a tick is {"tick_us": integer} and nothing else'),
+        (b'{"tick_us": true}', b"", 'a tick is {"tick_us": integer} and nothing else'),
+        (b'{"tick_us": 7, "ticket_id": "T-1"}', b"", 'a tick is {"tick_us": integer} and nothing else'),
     ],
 )
-def test_parse_wakeup_table(raw: bytes | None, key: bytes | None, expected: WakeUp | str) -> None:
+def test_parse_wakeup_table(raw: bytes | None, key: bytes | None, expected: WakeUp | Tick | str) -> None:
     """Each body parses to the wake-up it carries, or to the reason it is not one (never an exception)."""
     assert parse_wakeup(raw, key) == expected
 
@@ -39,3 +45,15 @@ def test_is_planned_tells_a_pending_wakeup_from_a_popped_one() -> None:
     assert not heaps.is_planned(b"T-1", 1)
     assert heaps.pop_due(100, [0]) == [(0, b"T-1", 2, 100)]
     assert not heaps.is_planned(b"T-1", 2)
+
+
+def test_is_due_skips_superseded_entries() -> None:
+    """A partition whose only due entries are superseded (newer version planned later) has nothing due."""
+    heaps = WakeHeaps()
+    heaps.push(0, b"T-1", 100, 1)
+    heaps.push(0, b"T-1", 500, 2)  # the ticket changed: only version 2 counts
+    assert not heaps.is_due(0, 200)
+    assert heaps.is_due(0, 500)
+    assert not heaps.is_due(1, 500)  # another partition
+    heaps.forget(b"T-1")
+    assert not heaps.is_due(0, 500)
