@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -66,12 +67,13 @@ MONTH_GUARD_AFTER_S = 15.0  # tests date events up to this far in the past
 
 
 def month_boundaries(at: float) -> tuple[float, float]:
-    """Unix times of the first instants of the UTC month holding ``at`` and of the next one."""
-    now = datetime.fromtimestamp(at, UTC)
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    following = (start.replace(year=start.year + 1, month=1) if start.month == 12
-                 else start.replace(month=start.month + 1))
-    return start.timestamp(), following.timestamp()
+    """Unix times of the first instants of the UTC month holding ``at`` and of the next one (the engine's own
+    service period)."""
+    from monitor.core.budget import period_of
+    from monitor.core.instants import US_PER_SECOND
+
+    start, following = period_of(ZoneInfo("UTC"), round(at * US_PER_SECOND))
+    return start / US_PER_SECOND, following / US_PER_SECOND
 
 
 def month_guard_wait(at: float) -> float:
