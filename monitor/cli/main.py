@@ -156,13 +156,16 @@ def _replay(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     if args.events == "-":
         return _run_replay(policy, sys.stdin.buffer, None, args.until, streaming=True)
-    try:
-        source = open(args.events, "rb")  # noqa: SIM115 - closed below
-    except OSError as error:
-        print(f"sla-monitor: cannot read events file {args.events}: {error.strerror}", file=sys.stderr)
-        return EXIT_USAGE
-    with source:
+    with _open_events(args.events) as source:
         return _run_replay(policy, source, os.fstat(source.fileno()).st_size, args.until)
+
+
+def _open_events(path: str) -> BinaryIO:
+    """An events file opened for reading; a UsageError (exit 2, one line) when it cannot be."""
+    try:
+        return open(path, "rb")  # the caller closes it
+    except OSError as error:
+        raise UsageError(f"cannot read events file {path}: {error.strerror}") from None
 
 
 def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int | None, *,
@@ -250,23 +253,20 @@ def _explain(args: argparse.Namespace) -> int:
     from monitor.core.explain import as_dict, explain, render_text
 
     policy = load_policy(args.policy)
+    where = args.events
     if args.events is None:
-        lines = _ticket_messages(_settings(args), args.ticket)
-        timeline = explain(policy, lines, args.ticket, args.until)
-        args.events = "the input topics"
+        timeline = explain(policy, _ticket_messages(_settings(args), args.ticket), args.ticket, args.until)
+        where = "the input topics"
     elif args.events == "-":
         timeline = explain(policy, sys.stdin.buffer, args.ticket, args.until)
     else:
-        try:
-            source = open(args.events, "rb")  # noqa: SIM115 - closed below
-        except OSError as error:
-            raise UsageError(f"cannot read events file {args.events}: {error.strerror}") from None
-        with source:
+        with _open_events(args.events) as source:
             timeline = explain(policy, source, args.ticket, args.until)
     if not timeline.events:
-        raise UsageError(f"no event of ticket {args.ticket!r} in {args.events}")
+        raise UsageError(f"no event of ticket {args.ticket!r} in {where}")
     print(json.dumps(as_dict(timeline, policy), ensure_ascii=False) if args.json else render_text(timeline, policy))
     return EXIT_OK
+
 
 def _ticket_messages(settings: Settings, ticket: str) -> list[bytes]:
     """The ticket's messages on the input topic and the repartition topic."""
