@@ -92,6 +92,25 @@ def percentile(values: Sequence[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+def processed(port: int) -> int:
+    """Input messages a worker on ``port`` handled so far (events accepted or dead-lettered); -1 if it won't say."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
+            counts = json.loads(response.read())["counts"]
+    except OSError:
+        return -1
+    return sum(v for k, v in counts.items() if k.startswith(("event.", "dead_letter.")))
+
+
+def rss_mib(pid: int, peak: bool = False) -> float:
+    """Resident (or peak resident) memory of a process, MiB."""
+    field_name = "VmHWM:" if peak else "VmRSS:"
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 @dataclass
 class Names:
     """Fresh topic names and app id of one benchmark run."""
@@ -164,11 +183,7 @@ class WorkerProcess:
 
     def processed(self) -> int:
         """Input messages handled so far (events accepted or dead-lettered)."""
-        status, body = self.get("/stats", 5.0)
-        if status != 200:
-            return -1
-        counts = json.loads(body)["counts"]
-        return sum(v for k, v in counts.items() if k.startswith(("event.", "dead_letter.")))
+        return processed(self.port)
 
     def wait_processed(self, count: int, timeout: float = 3600.0) -> float:
         """Seconds until ``count`` input messages were handled."""
@@ -181,11 +196,7 @@ class WorkerProcess:
 
     def rss_mib(self, peak: bool = False) -> float:
         assert self.process is not None
-        field_name = "VmHWM:" if peak else "VmRSS:"
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field_name):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return rss_mib(self.process.pid, peak)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

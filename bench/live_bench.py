@@ -28,13 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from datetime import datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from harness import BOOTSTRAP, REPO, create, iso, produce, read_all
+from harness import BOOTSTRAP, REPO, create, iso, processed, produce, read_all, rss_mib
 
 POLICY = REPO / "bench" / "policy.bench.yaml"
 
@@ -88,19 +87,6 @@ async def produce_paced(topic: str, lines: list[tuple[bytes, bytes]], rate: floa
         await producer.flush()
     finally:
         await producer.stop()
-
-
-def processed(port: int) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
-        counts = dict(json.loads(r.read()))["counts"]
-    return sum(v for k, v in counts.items() if k.startswith(("event.", "dead_letter.")))
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def faust_ceiling(lines: list[tuple[bytes, bytes]], partitions: int) -> dict[str, float]:
@@ -191,7 +177,7 @@ def main() -> None:
             asyncio.run(produce_paced(names["SLA_TOPIC_EVENTS"], follow, paced_rate, args.paced_s, now))
             paced_to = time.time()
             time.sleep(2)
-            rss = peak_rss_mb(worker.pid)
+            rss = rss_mib(worker.pid, peak=True)
         finally:
             worker.terminate()
             worker.wait(30)
