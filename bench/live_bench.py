@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from harness import BOOTSTRAP, REPO, create, iso, processed, produce, read_all, rss_mib
+from harness import BENCH_PORT, BOOTSTRAP, REPO, create, iso, processed, produce, read_all, rss_mib
 
 POLICY = REPO / "bench" / "policy.bench.yaml"
 
@@ -143,7 +143,7 @@ def main() -> None:
     asyncio.run(create([names["SLA_TOPIC_EVENTS"]], args.partitions))
     print(f"producing {len(opened):,} ticket.opened events ...", flush=True)
     asyncio.run(produce(names["SLA_TOPIC_EVENTS"], opened))
-    port = 6090
+    port = BENCH_PORT
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, **names, "SLA_DATA_DIR": data, "SLA_WEB_PORT": str(port), "SLA_POLICY": str(POLICY),
                "SLA_LOG_FORMAT": "json", "SLA_LOG_LEVEL": "warning", "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP}

@@ -58,6 +58,9 @@ def _worker_class(settings: Settings) -> type:
 
     class Worker(faust.Worker):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            # No progress spinner: it sets the root logger to DEBUG whatever the level asked for, so
+            # every library's debug record (aiokafka logs one per message sent) is built, then dropped.
+            self.spinner = None
             super().on_setup_root_logger(logger, level)
             for handler in logger.handlers:  # one filter each: a filter counts what it sees
                 handler.addFilter(RepeatFilter())
