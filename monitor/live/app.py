@@ -35,7 +35,7 @@ from monitor.core.instants import to_us
 from monitor.core.policy import Policy
 from monitor.live.kafka import ssl_context
 from monitor.live.metrics import Metrics, Snapshot
-from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes
+from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes, Write
 from monitor.live.publishing import Send, publish_all
 from monitor.live.readiness import BrokerCheck, Readiness, readiness
 from monitor.live.settings import Settings
@@ -120,7 +120,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     metrics = Metrics(policy, snapshot)
     app.sla_metrics = metrics  # type: ignore[attr-defined]
-    processor = Processor(policy, routes, now_us, store, metrics, worker)
+    processor = Processor(policy, routes, now_us, store, metrics, worker, wakes_per_tick=settings.batch_max)
     channel = _Channel(app, processor, worker)
 
     @app.agent(source, concurrency=1)
@@ -136,11 +136,11 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 lost = await publish_all(outbox.sends, channel, settings.max_record_bytes)
             finally:
                 worker.publishing_since = None
-            for write in outbox.writes.values():
-                store.put(write.table, write.key, write.value, write.message)
+            await store.record(outbox.writes.values(), app.producer)
             processor.recorded(outbox, lost, now_us())
             for message in messages:
                 worker.read_offsets[message.topic, message.partition] = message.offset + 1
+            await send_ticks()  # what a capped tick left due goes on at once, not at the next timer run
 
     @tickets.on_recover
     async def rebuild_heaps() -> None:
@@ -169,12 +169,13 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         # Heaps and mirrors are rebuilt from the tables once recovery of the new assignment ends.
         processor.revoked()
 
-    @app.timer(interval=settings.tick_s)
     async def send_ticks() -> None:
         if app.rebalancing or not worker.ready:
             return
         for partition, key, body in processor.due_ticks(now_us(), _assigned_partitions(app, routes.wakeups)):
             await app.producer.send(routes.wakeups, key, body, partition, None, None)
+
+    app.timer(interval=settings.tick_s)(send_ticks)
 
     check_broker = BrokerCheck(settings, sorted({*routes.inputs, *routes.outputs.values(), routes.dead_letter}))
 
@@ -217,6 +218,8 @@ class _TableStore:
     def __init__(self, tables: Mapping[str, Any]) -> None:
         self.tables = tables
         self._events: dict[int, EventT[bytes]] = {}
+        self._changelogs = {name: table.changelog_topic.get_topic_name() for name, table in tables.items()}
+        self._settling: set[asyncio.Future[None]] = set()  # acknowledgements awaited (one task per batch)
 
     def bind(self, events: Sequence[EventT[bytes]]) -> list[Message]:
         """The batch's events as messages, remembered until the next batch to find each one's event."""
@@ -232,6 +235,47 @@ class _TableStore:
     def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
         with _in_context_of(self._events[id(at)]):  # the table writes to the partition of the current event
             self.tables[table][key] = value
+
+    async def record(self, writes: Iterable[Write], producer: Any) -> None:
+        """Write a batch's rows and hand all their changelog records to the producer at once.
+
+        ``table[key] = value`` would queue one changelog message at a time behind Faust's
+        single sending task, each going out in a produce request of its own. Here each row
+        goes into the store of its message's partition, and every changelog record into the
+        producer's batches before the loop runs again: one request per partition. The
+        acknowledgements move the tables' persisted offsets (as Faust's own callback does), and
+        Faust's commit flushes the producer before it commits the input offsets, so a row is
+        in the changelog before the message that changed it counts as handled.
+        """
+        sent: list[tuple[Any, Any]] = []
+        for write in writes:
+            table = self.tables[write.table]
+            with _in_context_of(self._events[id(write.message)]):
+                table.data[write.key] = write.value
+            future = await producer.send(self._changelogs[write.table], write.key, write.value,
+                                         write.message.partition, None, None)
+            sent.append((table, future))
+        if sent:
+            self._settling.add(task := asyncio.ensure_future(_persisted_offsets(sent)))
+            task.add_done_callback(self._settling.discard)
+
+
+async def _persisted_offsets(sent: Sequence[tuple[Any, Any]]) -> None:
+    """Once a batch's changelog records are acknowledged, store the newest offset of each table partition."""
+    outcomes = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+    newest: dict[tuple[int, Any], tuple[Any, int]] = {}
+    errors = []
+    for (table, _), outcome in zip(sent, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            errors.append(outcome)
+            continue
+        mark = id(table), outcome.topic_partition
+        if mark not in newest or newest[mark][1] < outcome.offset:
+            newest[mark] = table, outcome.offset
+    for (_, tp), (table, offset) in newest.items():
+        table.data.set_persisted_offset(tp, offset)
+    if errors:  # the rows are in the local store, but a recovery from the changelog would miss them
+        log.error("changelog records not acknowledged", count=len(errors), error=str(errors[0]))
 
 
 def _message(event: EventT[bytes]) -> Message:
