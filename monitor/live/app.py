@@ -33,7 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
-from monitor.live.kafka import ssl_context
+from monitor.live.kafka import producer_partitioner, ssl_context
 from monitor.live.metrics import Metrics, Snapshot
 from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes, Write
 from monitor.live.publishing import Send, publish_all
@@ -88,6 +88,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         table_standby_replicas=0,
         stream_buffer_maxsize=settings.stream_buffer,
         producer_linger=settings.producer_linger_s,
+        producer_partitioner=producer_partitioner,
         autodiscover=False,
         # aiokafka refuses (client side) a message over this; ours stop at settings.max_record_bytes.
         producer_max_request_size=max(1_000_000, settings.max_record_bytes + 65_536),
