@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from monitor.core.clock import TicketState, apply_event, rescheduled
 import json
 
 import pytest
 
+from monitor.core.clock import TicketState, apply_event, rescheduled
 from monitor.core.codec import FORMAT, decode_state, encode_state, encode_state_format2
 from monitor.core.policy import Policy
 from monitor.live.wakeups import WakeHeaps
@@ -38,7 +38,8 @@ def test_format_3_is_a_compact_array_and_format_2_states_are_still_read(policy: 
     """This release writes format 3 (a positional array, fewer bytes); a format 2 row decodes to the same state."""
     s = _busy_ticket(policy)
     raw, older = encode_state(s), encode_state_format2(s)
-    assert FORMAT == 3 and raw.startswith(b"[3,")
+    assert FORMAT == 3
+    assert raw.startswith(b"[3,")
     assert json.loads(older)["f"] == 2
     fresh = apply_event(None, event("opened", "N", "2026-11-30T09:00:00", priority="P3"), policy, 0).state
     assert fresh is not None
