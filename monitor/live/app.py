@@ -49,10 +49,11 @@ log = structlog.get_logger("sla.worker")
 RECOVERY_CHUNK = 2_000  # ticket rows recovered between two yields to the event loop (~50 ms)
 # RocksDB, per table partition: Faust's defaults are three 64 MiB memtables and a 2 GiB block cache *each*
 # (12 databases with 4 partitions), so RocksDB kept most of a million rows in memory besides the heaps.
+# A 16 MiB block cache was measured too small (alert lateness p99 1.3-1.6 s in bench/live_bench.py, 0.14 s here).
 # One record batch per partition goes in each produce request, and one request is in flight per broker: with
 # Faust's 16 KiB batches, a tick's 2,000 alerts took some 30 round trips (and their rows as many more).
 PRODUCER_BATCH_BYTES = 256 * 1024  # well under a broker's 1 MiB message.max.bytes
-ROCKSDB_OPTIONS = {"write_buffer_size": 8 << 20, "max_write_buffer_number": 2, "block_cache_size": 16 << 20}
+ROCKSDB_OPTIONS = {"write_buffer_size": 8 << 20, "max_write_buffer_number": 2, "block_cache_size": 64 << 20}
 
 
 def wall_clock() -> datetime:
