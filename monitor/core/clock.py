@@ -234,19 +234,23 @@ def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: i
     )
 
 
-def _measured(clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]) -> ClockState:
-    """``clock`` with ``used`` and ``reached`` covering all its closed spans under these levels."""
+def _figures(
+    clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]
+) -> tuple[int, tuple[int, ...], str]:
+    """``(used, reached, measure)`` of all the clock's closed spans under these levels (no new state)."""
     measure = fingerprint(calendar, levels)
-    if clock.measure == measure and clock.measured == len(clock.closed):
-        return clock
-    if clock.measure == measure and clock.measured < len(clock.closed):
-        # The usual case: the event closed one span; only it is measured.
-        used, reached = measure_spans(
-            calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
-        )
-    else:  # another calendar or levels (a priority change, a changed policy): all spans again
-        used, reached = measure_spans(calendar, clock.closed, levels)
-    return clock._replace(used=used, reached=reached, measure=measure, measured=len(clock.closed))
+    if clock.measure == measure:
+        if clock.measured == len(clock.closed):
+            return clock.used, clock.reached, measure
+        if clock.measured < len(clock.closed):
+            # The usual case: the event closed one span; only it is measured.
+            used, reached = measure_spans(
+                calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
+            )
+            return used, reached, measure
+    # another calendar or levels (a priority change, a changed policy): all spans again
+    used, reached = measure_spans(calendar, clock.closed, levels)
+    return used, reached, measure
 
 
 def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
@@ -305,8 +309,8 @@ def apply_event(
         )
     # What fell due before the event would have been published by a timely wake-up.
     effects: list[Effect] = []
-    state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
-    state = state._replace(seen=state.seen.added(key), events=state.events + 1)
+    if _falls_due(state, at, inclusive=False):
+        state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
     before = state
     state = _transition(state, event, policy, at, effects)
     for metric in METRICS:
@@ -315,11 +319,27 @@ def apply_event(
             new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
         ):
             state = _with_clock(state, metric, scheduled(state, policy, metric, new))
-    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
-                      fold_before=_after_event(fold_before_us, at))
-    state = state._replace(version=state.version + 1)
+    if _falls_due(state, now, inclusive=True):
+        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+                          fold_before=_after_event(fold_before_us, at))
+    # The id, the count and the version in one new state (nothing above reads them).
+    state = state._replace(seen=state.seen.added(key), events=state.events + 1, version=state.version + 1)
     _schedule(state, policy, effects)
     return Decision(state, effects)
+
+
+def _falls_due(state: TicketState, bound: int, *, inclusive: bool) -> bool:
+    """Tell whether ``_fire_due`` up to ``bound`` has anything to publish (most events: no).
+
+    A running clock's ``due`` is ascending with None only at its end (``scheduled`` builds it
+    so), so its next level ``due[level]`` decides; a stopped clock publishes nothing.
+    """
+    for clock in (state.response, state.resolution):
+        if clock.stopped_at is None and clock.level < len(clock.due):
+            fire = clock.due[clock.level]
+            if fire is not None and (fire <= bound if inclusive else fire < bound):
+                return True
+    return False
 
 
 def _stops_a_clock(state: TicketState, event: TicketEvent) -> bool:
@@ -368,13 +388,15 @@ def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState
     """``clock`` with ``due`` computed for its segments and current targets."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
     levels = policy.thresholds(targets.target_us(metric), thresholds_us)
-    clock = _measured(clock, targets.calendar, levels)
-    rest = levels[len(clock.reached) :]
+    calendar = targets.calendar
+    used, reached, measure = _figures(clock, calendar, levels)
+    rest = levels[len(reached) :]
     if clock.open_start is None:
-        return clock._replace(due=(*clock.reached, *([None] * len(rest))))
-    used = clock.used
-    future = targets.calendar.add_many(clock.open_start, [d - used for d in rest])
-    return clock._replace(due=(*clock.reached, *future))
+        due: tuple[int | None, ...] = (*reached, *([None] * len(rest)))
+    else:
+        due = (*reached, *calendar.add_many(clock.open_start, [d - used for d in rest]))
+    # One new state for the figures and the schedule together.
+    return clock._replace(due=due, used=used, reached=reached, measure=measure, measured=len(clock.closed))
 
 
 def rescheduled(state: TicketState, policy: Policy) -> TicketState:
@@ -497,10 +519,11 @@ def _stop(
     calendar = targets.calendar
     target = targets.target_us(metric)
     levels = policy.thresholds(target, thresholds_us)
-    clock = _measured(state.clock(metric), calendar, levels)
+    clock = state.clock(metric)
+    used, reached, measure = _figures(clock, calendar, levels)
     # Spans after the stop instant (an event that arrived late) no longer count: drop or clip
     # them, taking their business time off the running figure.
-    closed, used = clock.closed, clock.used
+    closed = clock.closed
     keep = len(closed)
     while keep and closed[keep - 1][0] >= at:
         keep -= 1
@@ -513,7 +536,7 @@ def _stop(
         clipped = (start, at)
     spans = closed if keep == len(closed) else closed.head(keep)
     # A level reached by the instant ``at`` was reached at the same instant without the later spans.
-    reached = tuple(t for t, level in zip(clock.reached, levels, strict=False) if level <= used)
+    reached = tuple(t for t, level in zip(reached, levels, strict=False) if level <= used)
     if clipped is not None:
         spans = spans.appended(clipped)
     if clock.open_start is not None and clock.open_start < at:
@@ -523,7 +546,7 @@ def _stop(
         spans = Spans().appended((clock.first_start, clock.first_start))
     clock = clock._replace(
         closed=spans, open_start=None, stopped_at=at, outcomes=clock.outcomes + 1, due=(),
-        used=used, reached=reached, measured=len(spans),
+        used=used, reached=reached, measure=measure, measured=len(spans),
     )
     # Decided by instants, not by used time: a deadline at closing time is reached then, and a
     # clock stopped later, while the calendar is still closed, has used no more than its target
