@@ -131,6 +131,29 @@ class TicketState(NamedTuple):
         return self.response if metric == "response" else self.resolution
 
 
+def _quick_replace(cls: type[tuple[Any, ...]]) -> None:
+    """Give a NamedTuple a ``_replace`` that sets fields by index (about twice as fast as the
+    generic one, which maps every field through the keywords): states are replaced several times
+    per event. Same results; an unknown field name is a ValueError, as before."""
+    index = {name: i for i, name in enumerate(cls._fields)}  # type: ignore[attr-defined]
+    new = tuple.__new__
+
+    def _replace(self: tuple[Any, ...], /, **changes: Any) -> tuple[Any, ...]:
+        values = list(self)
+        for name, value in changes.items():
+            i = index.get(name)
+            if i is None:
+                raise ValueError(f"Got unexpected field names: {[name]!r}")
+            values[i] = value
+        return new(cls, values)
+
+    setattr(cls, "_replace", _replace)  # NamedTuple forbids defining it in the class body
+
+
+_quick_replace(ClockState)
+_quick_replace(TicketState)
+
+
 @dataclass(frozen=True, slots=True)
 class Publish:
     """Effect: publish this record (a JSON-ready dict)."""
