@@ -336,12 +336,15 @@ def apply_event(
         state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
     before = state
     state = _transition(state, event, policy, at, effects)
+    changed: dict[str, ClockState] = {}
     for metric in METRICS:
         old, new = before.clock(metric), state.clock(metric)
         if not new.stopped and (
             new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
         ):
-            state = _with_clock(state, metric, scheduled(state, policy, metric, new))
+            changed[metric] = scheduled(state, policy, metric, new)
+    if changed:
+        state = state._replace(**changed)  # both clocks in one new state
     if _falls_due(state, now, inclusive=True):
         state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
                           fold_before=_after_event(fold_before_us, at))
@@ -455,10 +458,13 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int, fold_before: i
         version=1,
         events=1,
     )
-    state = rescheduled(state, policy)
+    state = state._replace(
+        response=scheduled(state, policy, "response", clock), resolution=scheduled(state, policy, "resolution", clock)
+    )
     effects: list[Effect] = []
-    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
-                      fold_before=_after_event(fold_before, at))
+    if _falls_due(state, now, inclusive=True):
+        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+                          fold_before=_after_event(fold_before, at))
     _schedule(state, policy, effects)
     return Decision(state, effects)
 
