@@ -147,7 +147,8 @@ def _quick_replace(cls: type[tuple[Any, ...]]) -> None:
             values[i] = value
         return new(cls, values)
 
-    setattr(cls, "_replace", _replace)  # NamedTuple forbids defining it in the class body
+    # NamedTuple forbids defining it in the class body, and mypy assigning to a method: setattr.
+    setattr(cls, "_replace", _replace)  # noqa: B010
 
 
 _quick_replace(ClockState)
@@ -336,15 +337,15 @@ def apply_event(
         state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
     before = state
     state = _transition(state, event, policy, at, effects)
-    changed: dict[str, ClockState] = {}
-    for metric in METRICS:
-        old, new = before.clock(metric), state.clock(metric)
+    clocks = [state.response, state.resolution]
+    for i, metric in enumerate(METRICS):
+        old, new = before.clock(metric), clocks[i]
         if not new.stopped and (
             new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
         ):
-            changed[metric] = scheduled(state, policy, metric, new)
-    if changed:
-        state = state._replace(**changed)  # both clocks in one new state
+            clocks[i] = scheduled(state, policy, metric, new)
+    if clocks[0] is not state.response or clocks[1] is not state.resolution:
+        state = state._replace(response=clocks[0], resolution=clocks[1])  # both clocks in one new state
     if _falls_due(state, now, inclusive=True):
         state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
                           fold_before=_after_event(fold_before_us, at))

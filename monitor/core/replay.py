@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.core.budget import Decision as ServiceDecision
-from monitor.core.budget import ServiceState, WakeServiceAt, apply_service_event, wake_service
+from monitor.core.budget import ServiceState, apply_service_event, wake_service
 from monitor.core.clock import Decision, Publish, TicketState, WakeAt, apply_event, wake
 from monitor.core.errors import EventRejected
 from monitor.core.events import SERVICE_EVENT_TYPES, parse_event
