@@ -140,11 +140,11 @@ def _quick_replace(cls: type[tuple[Any, ...]]) -> None:
 
     def _replace(self: tuple[Any, ...], /, **changes: Any) -> tuple[Any, ...]:
         values = list(self)
-        for name, value in changes.items():
-            i = index.get(name)
-            if i is None:
-                raise ValueError(f"Got unexpected field names: {[name]!r}")
-            values[i] = value
+        try:
+            for name, value in changes.items():
+                values[index[name]] = value
+        except KeyError:
+            raise ValueError(f"Got unexpected field names: {[n for n in changes if n not in index]!r}") from None
         return new(cls, values)
 
     # NamedTuple forbids defining it in the class body, and mypy assigning to a method: setattr.
