@@ -338,12 +338,12 @@ def apply_event(
     before = state
     state = _transition(state, event, policy, at, effects)
     clocks = [state.response, state.resolution]
-    for i, metric in enumerate(METRICS):
-        old, new = before.clock(metric), clocks[i]
-        if not new.stopped and (
+    for i, old in enumerate((before.response, before.resolution)):  # METRICS order
+        new = clocks[i]
+        if new.stopped_at is None and (
             new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
         ):
-            clocks[i] = scheduled(state, policy, metric, new)
+            clocks[i] = scheduled(state, policy, METRICS[i], new)
     if clocks[0] is not state.response or clocks[1] is not state.resolution:
         state = state._replace(response=clocks[0], resolution=clocks[1])  # both clocks in one new state
     if _falls_due(state, now, inclusive=True):
