@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,11 +10,11 @@ import aiohttp
 REQUEST_TIMEOUT_S = 10.0
 
 
-class Unreachable(Exception):  # noqa: N818 - named for what the caller does about it: retry
+class Unreachable(Exception):
     """Alertmanager did not take the alerts now (connection, timeout, 5xx, 429): retry later."""
 
 
-class Refused(Exception):  # noqa: N818
+class Refused(Exception):
     """Alertmanager refused the alerts for good (4xx: invalid alert); retrying the same body cannot help."""
 
 
@@ -39,7 +38,7 @@ class AlertmanagerClient:
                 if 400 <= response.status < 500 and response.status not in (408, 429):
                     raise Refused(f"HTTP {response.status}: {body.strip()}")
                 raise Unreachable(f"HTTP {response.status}: {body.strip()}")
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise Unreachable(f"{type(error).__name__}: {error}") from None
 
     async def close(self) -> None:

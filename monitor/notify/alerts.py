@@ -49,7 +49,7 @@ Slot = tuple[str, str, str, str]  # ticket_id, metric, alertname, escalation_to 
 LabelSet = tuple[tuple[str, str], ...]  # sorted (name, value) pairs: an alert's identity in Alertmanager
 
 
-class Ignored(ValueError):  # noqa: N818 - a decision, not a failure
+class Ignored(ValueError):
     """A record the notifier does not turn into an alert; ``reason`` is a short metric label."""
 
     def __init__(self, reason: str, detail: str) -> None:

@@ -44,8 +44,8 @@ async def serve(settings: Settings) -> int:
     try:
         await asyncio.wait({consumer, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if consumer.done() and not stopped.done():
-            error = consumer.exception()
-            log.error("reading the topics failed", error=f"{type(error).__name__}: {error}", bootstrap=settings.kafka_bootstrap,
+            failure = consumer.exception()
+            log.error("reading the topics failed", error=f"{type(failure).__name__}: {failure}", bootstrap=settings.kafka_bootstrap,
                       hint="is the broker running? (make kafka-up)")
             status = 1
     finally:

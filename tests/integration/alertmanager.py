@@ -40,7 +40,7 @@ class Webhook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with hook._lock:
                     hook.received.append((self.path.strip("/"), body))
@@ -205,7 +205,8 @@ class NotifyProcess:
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, f"notify exited:\n{self.log_tail()}"
+            assert self.process is not None
+            assert self.process.poll() is None, f"notify exited:\n{self.log_tail()}"
             if self.get("/health/ready")[0] == 200:
                 return
             time.sleep(0.1)

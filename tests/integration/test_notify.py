@@ -12,7 +12,14 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from monitor.notify.alerts import alert_for
-from tests.integration.alertmanager import Alertmanager, NotifyProcess, Webhook, alertmanager, notifiers, webhook
+from tests.integration.alertmanager import (
+    Alertmanager,
+    NotifyProcess,
+    Webhook,
+    alertmanager,
+    notifiers,
+    webhook,
+)
 from tests.integration.conftest import BOOTSTRAP, Names, Producer, create_topics, iso, new_worker, run, ticket
 
 __all__ = ["alertmanager", "notifiers", "webhook"]  # fixtures

@@ -1,0 +1,109 @@
+"""The notifier's shell without Kafka: what it posts, retries and drops, with a stand-in Alertmanager client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.live.settings import Settings
+from monitor.notify.alertmanager import Refused, Unreachable
+from monitor.notify.service import Item, Notifier
+
+NOW = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+
+
+class FakeAlertmanager:
+    """Takes posts into a list; refuses alerts of ticket BAD; unreachable while ``down``."""
+
+    url = "http://fake/api/v2/alerts"
+
+    def __init__(self) -> None:
+        self.posts: list[list[dict[str, Any]]] = []
+        self.down = False
+
+    async def post(self, alerts: list[dict[str, Any]]) -> None:
+        if self.down:
+            raise Unreachable("connection refused")
+        if any(a["labels"]["ticket_id"] == "BAD" for a in alerts):
+            raise Refused("HTTP 400: start time must be before end time")
+        self.posts.append(alerts)
+
+    async def close(self) -> None:
+        pass
+
+
+def item(ticket: str, kind: str = "breach", timestamp_ms: int = 1) -> Item:
+    body = {"type": f"sla.{kind}", "id": f"{ticket}:response:{kind}", "schema_version": 1, "ticket_id": ticket,
+            "metric": "response", "priority": "P1", "deadline": "2026-03-02T10:15:00+00:00",
+            "at": "2026-03-02T10:15:00+00:00"}
+    return Item(((timestamp_ms, 1), "t", 0, 0), body, len(json.dumps(body)))
+
+
+def notifier(client: FakeAlertmanager) -> Notifier:
+    return Notifier(Settings(notify_repost_s=60), client, clock=lambda: NOW)  # type: ignore[arg-type]
+
+
+def test_a_refused_alert_is_dropped_alone_and_the_rest_delivered() -> None:
+    """An invalid alert (HTTP 400) in a batch is found and dropped; the others of the batch are posted."""
+    asyncio.run(_a_refused_alert_is_dropped_alone_and_the_rest_delivered())
+
+
+async def _a_refused_alert_is_dropped_alone_and_the_rest_delivered() -> None:
+    client = FakeAlertmanager()
+    shell = notifier(client)
+    shell.topics_read()
+    for ticket in ("A", "BAD", "C"):
+        shell.take(item(ticket))
+    await shell._deliver_once()
+    posted = sorted(a["labels"]["ticket_id"] for batch in client.posts for a in batch)
+    assert set(posted) == {"A", "C"}
+    assert len(shell.outbox) == 0
+    assert shell.metrics.failures.labels("refused")._value.get() >= 1
+
+
+def test_unreachable_keeps_the_backlog_and_recovery_reposts_everything() -> None:
+    """While Alertmanager is down the outbox grows; back, it drains and the whole firing set is posted."""
+    asyncio.run(_unreachable_keeps_the_backlog_and_recovery_reposts_everything())
+
+
+async def _unreachable_keeps_the_backlog_and_recovery_reposts_everything() -> None:
+    client = FakeAlertmanager()
+    shell = notifier(client)
+    shell.topics_read()
+    client.down = True
+    task = asyncio.create_task(shell.deliver())
+    shell.take(item("A"))
+    shell.take(item("B"))
+    await asyncio.sleep(0.2)
+    assert len(shell.outbox) == 2
+    assert shell.post_error is not None
+    client.down = False
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        if shell.post_error is None and not len(shell.outbox):
+            break
+    shell.stopping.set()
+    shell._wake.set()
+    await task
+    assert len(shell.outbox) == 0
+    assert shell.post_error is None
+    assert {a["labels"]["ticket_id"] for a in client.posts[-1]} == {"A", "B"}  # the re-post after recovery
+
+
+def test_nothing_is_posted_before_the_topics_are_read() -> None:
+    """During the rebuild, firing alerts are not posted one by one; the whole set goes once it is read."""
+    asyncio.run(_nothing_is_posted_before_the_topics_are_read())
+
+
+async def _nothing_is_posted_before_the_topics_are_read() -> None:
+    client = FakeAlertmanager()
+    shell = notifier(client)
+    shell.take(item("A"), rebuilding=True)
+    shell.take(item("B"), rebuilding=True)
+    assert len(shell.outbox) == 0
+    shell.topics_read()
+    await shell._deliver_once()
+    assert [sorted(a["labels"]["ticket_id"] for a in batch) for batch in client.posts] == [["A", "B"]]
+
