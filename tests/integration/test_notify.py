@@ -4,7 +4,10 @@ real broker: records are produced straight to the output topics, plus one run wi
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,18 @@ from tests.integration.alertmanager import (
     notifiers,
     webhook,
 )
-from tests.integration.conftest import BOOTSTRAP, Names, Producer, create_topics, iso, new_worker, run, ticket
+from tests.integration.conftest import (
+    BOOTSTRAP,
+    REPO,
+    Names,
+    Producer,
+    create_topics,
+    free_port,
+    iso,
+    new_worker,
+    run,
+    ticket,
+)
 
 __all__ = ["alertmanager", "notifiers", "webhook"]  # fixtures
 
@@ -238,3 +252,25 @@ def test_end_to_end_with_a_real_worker(
     _wait(lambda: not [a for a in alertmanager.alerts()
                        if a["labels"].get("ticket_id") == "T-20" and a["labels"]["metric"] == "response"],
           what="the response clock's alerts resolved")
+
+
+def test_script_starts_and_stops_a_local_alertmanager_with_the_demo_routes(tmp_path: Path) -> None:
+    """`scripts/alertmanager.sh up` serves deploy/alertmanager/demo.yml on the given port without clustering;
+    `down` stops it and `status` then says so."""
+    script = str(REPO / "scripts" / "alertmanager.sh")
+    port = free_port()
+    env = {**os.environ, "ALERTMANAGER_HOME_DIR": str(tmp_path / "am"), "ALERTMANAGER_PORT": str(port)}
+    env.pop("ALERTMANAGER_CONFIG", None)
+    try:
+        subprocess.run([script, "up"], env=env, check=True, capture_output=True, timeout=60)
+        assert subprocess.run([script, "up"], env=env, capture_output=True, text=True, timeout=60).stdout \
+            .startswith("alertmanager: already running")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/status", timeout=5) as reply:
+            status = json.loads(reply.read())
+        assert status["cluster"]["status"] == "disabled"
+        assert "SlaBreach" in status["config"]["original"]
+        assert (tmp_path / "am" / "data").is_dir()
+    finally:
+        subprocess.run([script, "down"], env=env, check=False, capture_output=True, timeout=60)
+    after = subprocess.run([script, "status"], env=env, capture_output=True, text=True, check=False, timeout=30)
+    assert after.returncode == 1, after.stdout + after.stderr
