@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -39,3 +40,19 @@ class NotifyMetrics:
                              ["alertname"], registry=registry)
         for name in ("SlaWarning", "SlaBreach", "SlaEscalation"):
             firing_gauge.labels(name).set_function(lambda name=name: float(firing().get(name, 0)))  # type: ignore[misc]
+        self._records: dict[str, Any] = {}
+        self._alerts: dict[str, Any] = {}
+
+    def record(self, result: str) -> None:
+        """Count one record read, by what it did."""
+        child = self._records.get(result)
+        if child is None:
+            child = self._records[result] = self.records.labels(result)
+        child.inc()
+
+    def alert(self, event: str) -> None:
+        """Count one alert change."""
+        child = self._alerts.get(event)
+        if child is None:
+            child = self._alerts[event] = self.alerts.labels(event)
+        child.inc()

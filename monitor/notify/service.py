@@ -87,7 +87,7 @@ class Notifier:
             return
         now = self.clock()
         decision = self.firing.apply(record, timestamp_ms, now)
-        self.metrics.records.labels(decision.ignored or "applied").inc()
+        self.metrics.record(decision.ignored or "applied")
         if decision.ignored == "malformed":
             log.warning("record ignored", reason="malformed", detail=decision.detail, topic=item.key[1],
                         partition=item.key[2], offset=item.key[3])
@@ -95,12 +95,12 @@ class Notifier:
             return
         posts = decision.posts
         for post in posts:
-            self.metrics.alerts.labels(post.event).inc()
+            self.metrics.alert(post.event)
             if post.event == "untracked":
                 self.metrics.untracked.inc()
-            (log.debug if rebuilding else log.info)(
-                "alert decided", change=post.event, id=post.alert.record_id, labels=dict(post.alert.labels),
-                ends_at=post.ends_at.isoformat() if post.ends_at else None)
+            if not rebuilding:  # re-reading the topics repeats decisions already logged
+                log.info("alert decided", change=post.event, id=post.alert.record_id, labels=dict(post.alert.labels),
+                         ends_at=post.ends_at.isoformat() if post.ends_at else None)
         if rebuilding:
             posts = [p for p in posts if kept_after_rebuild(p, timestamp_ms, now,
                                                               self.settings.alertmanager_resolve_timeout_s)]
