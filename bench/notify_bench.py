@@ -9,7 +9,7 @@ same run:
   rebuild   the notifier's own start-up read (``read_to_end``: the k-way merge into publication
             order) feeding ``Notifier.take`` (decisions, firing set, outbox), no Alertmanager needed
 
-    python bench/notify_bench.py [--records N] [--partitions P] [--seed S]
+    PYTHONPATH=. python bench/notify_bench.py [--records N] [--partitions P] [--seed S]
 """
 
 from __future__ import annotations
@@ -19,22 +19,19 @@ import asyncio
 import json
 import random
 import resource
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from monitor.live.settings import Settings  # noqa: E402
-from monitor.notify.alertmanager import AlertmanagerClient  # noqa: E402
-from monitor.notify.service import Notifier, read_to_end  # noqa: E402
+from monitor.live.settings import Settings
+from monitor.notify.alertmanager import AlertmanagerClient
+from monitor.notify.service import Notifier, read_to_end
 
 BOOTSTRAP = "127.0.0.1:9092"
 START = datetime(2026, 6, 1, tzinfo=UTC)
@@ -141,8 +138,6 @@ async def main() -> None:
     settings = Settings(app_id=f"notify-bench-{tag}", topic_warnings=f"nb{tag}.warnings",
                         topic_breaches=f"nb{tag}.breaches", topic_outcomes=f"nb{tag}.outcomes",
                         log_level="warning")
-    import structlog
-
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
     items = records(args.records, args.seed)
     began = time.perf_counter()
