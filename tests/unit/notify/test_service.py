@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from monitor.live.settings import Settings
@@ -107,3 +109,12 @@ async def _nothing_is_posted_before_the_topics_are_read() -> None:
     await shell._deliver_once()
     assert [sorted(a["labels"]["ticket_id"] for a in batch) for batch in client.posts] == [["A", "B"]]
 
+
+
+def test_every_notifier_metric_is_documented_and_nothing_more() -> None:
+    """docs/metrics.md's Notifier section lists exactly the metrics the notifier exports."""
+    shell = notifier(FakeAlertmanager())
+    exported = {m.name + ("_total" if m.type == "counter" else "") for m in shell.registry.collect()}
+    text = (Path(__file__).resolve().parents[3] / "docs" / "metrics.md").read_text()
+    section = text[text.index("## Notifier"):]
+    assert set(re.findall(r"^\| `(sla_notify_[a-z_]+)`", section, re.M)) == exported
