@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import time
@@ -95,11 +96,11 @@ async def _assigned(settings: Settings, partitions: int) -> tuple[AIOKafkaConsum
     return consumer, tps
 
 
-async def floor(settings: Settings, partitions: int) -> tuple[int, float]:
+async def floor(settings: Settings, partitions: int) -> tuple[int, float, float]:
     """Every record read and decoded, no order kept."""
     consumer, tps = await _assigned(settings, partitions)
     try:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         pending, count = {tp for tp in tps if ends[tp]}, 0
@@ -110,20 +111,20 @@ async def floor(settings: Settings, partitions: int) -> tuple[int, float]:
                     count += 1
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
-        return count, time.perf_counter() - began
+        return count, time.perf_counter() - began, time.process_time() - cpu
     finally:
         await consumer.stop()
 
 
-async def rebuild(settings: Settings, partitions: int) -> tuple[int, float, Notifier]:
+async def rebuild(settings: Settings, partitions: int) -> tuple[int, float, float, Notifier]:
     """The notifier's start-up read."""
     notifier = Notifier(settings, AlertmanagerClient("http://127.0.0.1:1"))
     consumer, tps = await _assigned(settings, partitions)
     try:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         count = await read_to_end(consumer, tps, lambda item: notifier.take(item, rebuilding=True), asyncio.Event())
         notifier.topics_read()
-        return count, time.perf_counter() - began, notifier
+        return count, time.perf_counter() - began, time.process_time() - cpu, notifier
     finally:
         await consumer.stop()
 
@@ -144,13 +145,15 @@ async def main() -> None:
     await produce(settings, items, args.partitions)
     print(f"produced {len(items):,} records to {args.partitions} partitions x 3 topics in "
           f"{time.perf_counter() - began:.1f} s (topics nb{tag}.*)")
-    count, seconds = await floor(settings, args.partitions)
-    print(f"floor    (aiokafka read + json.loads):          {count:,} records in {seconds:.2f} s = "
-          f"{count / seconds:,.0f} records/s")
-    count, seconds, notifier = await rebuild(settings, args.partitions)
-    print(f"rebuild  (merge into order + notifier decisions): {count:,} records in {seconds:.2f} s = "
-          f"{count / seconds:,.0f} records/s; firing {notifier.firing.counts()}, "
+    count, seconds, cpu = await floor(settings, args.partitions)
+    print(f"floor    (aiokafka read + json.loads):            {count:,} records in {seconds:.2f} s "
+          f"(CPU {cpu:.2f} s) = {count / seconds:,.0f} records/s")
+    count, seconds, cpu, notifier = await rebuild(settings, args.partitions)
+    print(f"rebuild  (merge into order + notifier decisions): {count:,} records in {seconds:.2f} s "
+          f"(CPU {cpu:.2f} s) = {count / seconds:,.0f} records/s; firing {notifier.firing.counts()}, "
           f"waiting to post {len(notifier.outbox):,}")
+    print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores shared; wall time "
+          "follows the load, CPU time less)")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {rss:.0f} MiB")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import json
 import time
 from collections import deque
@@ -277,34 +278,42 @@ async def read_to_end(consumer: AIOKafkaConsumer, tps: list[TopicPartition], tak
                       stopping: asyncio.Event) -> int:
     """Read ``tps`` from the beginning to their current ends, records merged into publication order.
 
-    A k-way merge on (timestamp, rank): a record is taken only when every partition
-    not yet at its end has one buffered, so an outcome never overtakes the alerts it
-    ends. Returns how many records were taken.
+    A k-way merge on (timestamp, rank) over a heap of the partitions' heads: a record
+    is taken only when every partition not yet at its end has one buffered, so an
+    outcome never overtakes the alerts it ends. Returns how many records were taken.
     """
     await consumer.seek_to_beginning(*tps)
     ends = await consumer.end_offsets(tps)
     buffers: dict[TopicPartition, deque[Item]] = {tp: deque() for tp in tps}
-    done = {tp for tp in tps if await consumer.position(tp) >= ends[tp]}
+    index = {tp: i for i, tp in enumerate(tps)}
+    heads: list[tuple[tuple[tuple[int, int], str, int, int], int]] = []  # (head's key, partition index)
+    empty = set(tps)  # partitions with nothing buffered that may not be at their end yet
     taken = 0
     while not stopping.is_set():
-        starving = [tp for tp in tps if tp not in done and not buffers[tp]]
-        if starving:
-            batch = await consumer.getmany(*starving, timeout_ms=500)
+        if empty:
+            for tp in [tp for tp in empty if await consumer.position(tp) >= ends[tp]]:
+                empty.discard(tp)  # at its end (records beyond it are the live phase's)
+            if not empty:
+                continue
+            batch = await consumer.getmany(*empty, timeout_ms=500)
             for tp, messages in batch.items():
-                buffers[tp].extend(Item.of(m) for m in messages)
-            for tp in starving:
-                if await consumer.position(tp) >= ends[tp]:
-                    done.add(tp)
-        if len(done) == len(tps):  # every partition read to its end: the rest in order
-            rest = sorted((item for buffer in buffers.values() for item in buffer), key=lambda i: i.key)
-            for item in rest:
-                take(item)
-            return taken + len(rest)
-        if any(tp not in done and not buffers[tp] for tp in tps):
+                if messages:
+                    buffers[tp].extend(Item.of(m) for m in messages)
+                    heapq.heappush(heads, (buffers[tp][0].key, index[tp]))
+                    empty.discard(tp)
             continue
-        head = min((buffer for buffer in buffers.values() if buffer), key=lambda b: b[0].key)
-        take(head.popleft())
+        if not heads:
+            return taken
+        _, i = heapq.heappop(heads)
+        buffer = buffers[tps[i]]
+        take(buffer.popleft())
         taken += 1
+        if buffer:
+            heapq.heappush(heads, (buffer[0].key, i))
+        else:
+            empty.add(tps[i])
+        if not taken % 1000:
+            await asyncio.sleep(0)  # let the consumer's fetches run (and the web port answer) while deciding
     return taken
 
 

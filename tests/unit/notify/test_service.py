@@ -7,11 +7,14 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+
+from aiokafka.structs import TopicPartition
 
 from monitor.live.settings import Settings
 from monitor.notify.alertmanager import Refused, Unreachable
-from monitor.notify.service import Item, Notifier
+from monitor.notify.service import Item, Notifier, read_to_end
 
 NOW = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
 
@@ -118,3 +121,52 @@ def test_every_notifier_metric_is_documented_and_nothing_more() -> None:
     text = (Path(__file__).resolve().parents[3] / "docs" / "metrics.md").read_text()
     section = text[text.index("## Notifier"):]
     assert set(re.findall(r"^\| `(sla_notify_[a-z_]+)`", section, re.M)) == exported
+
+
+class FakeConsumer:
+    """Serves fixed partitions, each getmany giving one chunk of two records per partition asked for."""
+
+    def __init__(self, records: dict[Any, list[Any]]) -> None:
+        self.records = records
+        self.positions = dict.fromkeys(records, 0)
+
+    async def seek_to_beginning(self, *tps: Any) -> None:
+        for tp in tps:
+            self.positions[tp] = 0
+
+    async def end_offsets(self, tps: list[Any]) -> dict[Any, int]:
+        return {tp: len(self.records[tp]) for tp in tps}
+
+    async def position(self, tp: Any) -> int:
+        return self.positions[tp]
+
+    async def getmany(self, *tps: Any, timeout_ms: int = 0) -> dict[Any, list[Any]]:
+        out = {}
+        for tp in tps:
+            start = self.positions[tp]
+            chunk = self.records[tp][start:start + 2]
+            if chunk:
+                out[tp] = chunk
+                self.positions[tp] = start + len(chunk)
+        return out
+
+
+def test_the_start_up_read_takes_records_of_all_topics_in_publication_order() -> None:
+    """However the topics' fetches arrive, records are taken by (timestamp, rank): an outcome never before the
+    breach it ends, a breach of the same millisecond before the outcome."""
+    def message(topic: str, offset: int, kind: str, ticket: str, timestamp: int) -> Any:
+        value = json.dumps({"type": f"sla.{kind}", "ticket_id": ticket}).encode()
+        return SimpleNamespace(topic=topic, partition=0, offset=offset, timestamp=timestamp, value=value)
+
+    warnings, breaches, outcomes = (TopicPartition(t, 0) for t in ("w", "b", "o"))
+    records = {
+        outcomes: [message("o", i, "outcome", f"T-{i}", 10 + 10 * i) for i in range(5)],
+        breaches: [message("b", i, "breach", f"T-{i}", 10 + 10 * i) for i in range(5)],  # same ms as its outcome
+        warnings: [message("w", i, "warning", f"T-{i}", 5 + 10 * i) for i in range(5)],
+    }
+    taken: list[Item] = []
+    count = asyncio.run(read_to_end(FakeConsumer(records), [outcomes, breaches, warnings],  # type: ignore[arg-type]
+                                    taken.append, asyncio.Event()))
+    assert count == 15
+    order = [(i.record["type"][4:], i.record["ticket_id"]) for i in taken if i.record]
+    assert order == [(kind, f"T-{n}") for n in range(5) for kind in ("warning", "breach", "outcome")]
