@@ -7,7 +7,8 @@ same run:
 
   floor     a plain aiokafka consumer: every partition from the beginning to its end, ``json.loads``
   rebuild   the notifier's own start-up read (``read_to_end``: the k-way merge into publication
-            order) feeding ``Notifier.take`` (decisions, firing set, outbox), no Alertmanager needed
+            order) feeding ``Notifier.take`` (decisions, firing set, outbox), no Alertmanager needed;
+            once with Python's cyclic garbage collector on (before), once off as ``consume`` runs it
 
     PYTHONPATH=. python bench/notify_bench.py [--records N] [--partitions P] [--seed S]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -116,13 +118,19 @@ async def floor(settings: Settings, partitions: int) -> tuple[int, float, float]
         await consumer.stop()
 
 
-async def rebuild(settings: Settings, partitions: int) -> tuple[int, float, float, Notifier]:
-    """The notifier's start-up read."""
+async def rebuild(settings: Settings, partitions: int, *, collect: bool) -> tuple[int, float, float, Notifier]:
+    """The notifier's start-up read (``collect``: with the cyclic garbage collector on, as before)."""
     notifier = Notifier(settings, AlertmanagerClient("http://127.0.0.1:1"))
     consumer, tps = await _assigned(settings, partitions)
     try:
         began, cpu = time.perf_counter(), time.process_time()
-        count = await read_to_end(consumer, tps, lambda item: notifier.take(item, rebuilding=True), asyncio.Event())
+        if not collect:
+            gc.disable()  # as monitor.notify.service.consume does
+        try:
+            count = await read_to_end(consumer, tps, lambda item: notifier.take(item, rebuilding=True),
+                                      asyncio.Event())
+        finally:
+            gc.enable()
         notifier.topics_read()
         return count, time.perf_counter() - began, time.process_time() - cpu, notifier
     finally:
@@ -146,12 +154,14 @@ async def main() -> None:
     print(f"produced {len(items):,} records to {args.partitions} partitions x 3 topics in "
           f"{time.perf_counter() - began:.1f} s (topics nb{tag}.*)")
     count, seconds, cpu = await floor(settings, args.partitions)
-    print(f"floor    (aiokafka read + json.loads):            {count:,} records in {seconds:.2f} s "
+    print(f"floor           (aiokafka read + json.loads): {count:,} records in {seconds:.2f} s "
           f"(CPU {cpu:.2f} s) = {count / seconds:,.0f} records/s")
-    count, seconds, cpu, notifier = await rebuild(settings, args.partitions)
-    print(f"rebuild  (merge into order + notifier decisions): {count:,} records in {seconds:.2f} s "
-          f"(CPU {cpu:.2f} s) = {count / seconds:,.0f} records/s; firing {notifier.firing.counts()}, "
-          f"waiting to post {len(notifier.outbox):,}")
+    for collect in (True, False):
+        count, seconds, cpu, notifier = await rebuild(settings, args.partitions, collect=collect)
+        name = "rebuild, gc on " if collect else "rebuild, gc off"
+        print(f"{name} (merge + notifier decisions): {count:,} records in {seconds:.2f} s "
+              f"(CPU {cpu:.2f} s) = {count / seconds:,.0f} records/s; firing {notifier.firing.counts()}, "
+              f"waiting to post {len(notifier.outbox):,}")
     print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores shared; wall time "
           "follows the load, CPU time less)")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
