@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import sys
 
 import structlog
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
-from monitor.live.logs import configure_logging
+from monitor.live.logs import RepeatFilter, configure_logging
 from monitor.live.settings import Settings
 from monitor.notify.alertmanager import AlertmanagerClient
 from monitor.notify.service import Notifier, alert_topics, consume
@@ -60,7 +62,26 @@ async def serve(settings: Settings) -> int:
     return status
 
 
+def library_logs(fmt: str) -> None:
+    """Warnings of aiokafka and aiohttp as log lines in the same format, repeats held back (``RepeatFilter``)."""
+    as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True)],
+    ))
+    handler.addFilter(RepeatFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
 def run_notify(settings: Settings) -> int:
     """Entry point of `sla-monitor notify`."""
     configure_logging(settings.log_format, settings.log_level)
+    library_logs(settings.log_format)
     return asyncio.run(serve(settings))

@@ -34,7 +34,7 @@ import structlog
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.structs import TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -331,11 +331,28 @@ async def follow(consumer: AIOKafkaConsumer, notifier: Notifier) -> None:
                 await consumer.commit()
 
 
+async def started_consumer(settings: Settings, attempts: int = 20) -> AIOKafkaConsumer:
+    """A started consumer of the notifier's group, waiting for Kafka as the worker does (0.5 s doubling to 5 s)."""
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        consumer = AIOKafkaConsumer(group_id=settings.notify_group, enable_auto_commit=False,
+                                    auto_offset_reset="earliest", **client_kwargs(settings))
+        try:
+            await consumer.start()
+            return consumer
+        except KafkaConnectionError as error:
+            await consumer.stop()
+            if attempt == attempts:
+                raise
+            log.warning("waiting for Kafka", bootstrap=settings.kafka_bootstrap, attempt=attempt, error=str(error))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 async def consume(settings: Settings, notifier: Notifier) -> None:
     """Rebuild the firing set from the topics, then follow them."""
-    consumer = AIOKafkaConsumer(group_id=settings.notify_group, enable_auto_commit=False,
-                                auto_offset_reset="earliest", **client_kwargs(settings))
-    await consumer.start()
+    consumer = await started_consumer(settings)
     try:
         tps = await assign_all(consumer, settings, notifier.stopping)
         if not tps:
