@@ -26,6 +26,7 @@ ignored, with a reason the shell counts.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -57,15 +58,46 @@ class Ignored(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Alert:
-    """One Alertmanager alert as the notifier builds it from a record."""
+    """One Alertmanager alert as the notifier builds it from a record.
+
+    Kept compact (it is what the firing set holds): the summary and the board link
+    are made when the alert is posted, from the labels and the few fields kept.
+    """
 
     labels: LabelSet
-    annotations: LabelSet
     starts_at: datetime
-    generator_url: str
+    deadline: str
+    level: str  # warning:0.75, breach, escalation:1
     record_id: str
+    board_url: str
+    threshold: float = 0.0  # of a warning
+
+    @property
+    def annotations(self) -> LabelSet:
+        """summary, deadline, threshold (the level) and record_id."""
+        return (("deadline", self.deadline), ("record_id", self.record_id), ("summary", self.summary),
+                ("threshold", self.level))
+
+    @property
+    def summary(self) -> str:
+        """One readable line: kind, priority, ticket, customer, metric, deadline."""
+        labels = dict(self.labels)
+        ticket, priority, metric = labels["ticket_id"], labels["priority"], labels["metric"]
+        who = f" (customer {labels['customer']})" if "customer" in labels else ""
+        if labels["alertname"] == "SlaWarning":
+            return (f"SLA warning: {priority} ticket {ticket}{who} has used {self.threshold:.0%} of its {metric} "
+                    f"target; deadline {self.deadline}")
+        if labels["alertname"] == "SlaBreach":
+            return f"SLA breach: {priority} ticket {ticket}{who} missed its {metric} deadline {self.deadline}"
+        return (f"SLA escalation {self.level.split(':')[1]} to {labels['escalation_to']}: {priority} ticket "
+                f"{ticket}{who} is still open after missing its {metric} deadline {self.deadline}")
+
+    @property
+    def generator_url(self) -> str:
+        """The board filtered to the ticket."""
+        return board_link(self.board_url, dict(self.labels)["ticket_id"])
 
     def payload(self, ends_at: datetime | None = None) -> dict[str, Any]:
         """The alert in Alertmanager's v2 API shape (``postableAlert``); firing without ``ends_at``."""
@@ -130,34 +162,29 @@ def alert_for(record: Mapping[str, Any], board_url: str) -> Alert:
     at = _instant(record, "at")
     deadline = _text(record, "deadline")
     _instant(record, "deadline")
-    labels = {"alertname": name, "ticket_id": ticket_id, "metric": metric, "priority": priority,
-              "severity": SEVERITY[name]}
+    # Values shared by many alerts are interned: the firing set holds one copy of each.
+    labels = {"alertname": name, "ticket_id": ticket_id, "metric": sys.intern(metric),
+              "priority": sys.intern(priority), "severity": SEVERITY[name]}
     for label, field_name in (("customer", "customer_id"), ("service", "service_id")):
         value = record.get(field_name)
         if isinstance(value, str) and value:
-            labels[label] = value
-    who = f" (customer {labels['customer']})" if "customer" in labels else ""
+            labels[label] = sys.intern(value)
+    threshold = 0.0
     if name == "SlaWarning":
-        threshold = record.get("threshold")
-        if not isinstance(threshold, int | float) or not 0 < threshold < 1:
+        value = record.get("threshold")
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < 1:
             raise Ignored("malformed", f"warning {record.get('id')!r} has no threshold between 0 and 1")
-        level = f"warning:{float(threshold)}"
-        summary = (f"SLA warning: {priority} ticket {ticket_id}{who} has used {threshold:.0%} of its {metric} "
-                   f"target; deadline {deadline}")
+        threshold = float(value)
+        level = f"warning:{threshold}"
     elif name == "SlaBreach":
         level = "breach"
-        summary = f"SLA breach: {priority} ticket {ticket_id}{who} missed its {metric} deadline {deadline}"
     else:
         step, to = record.get("level"), _text(record, "to")
         if not isinstance(step, int) or isinstance(step, bool) or step < 1:
             raise Ignored("malformed", f"escalation {record.get('id')!r} has no level of 1 or more")
-        labels["escalation_to"] = to
+        labels["escalation_to"] = sys.intern(to)
         level = f"escalation:{step}"
-        summary = (f"SLA escalation {step} to {to}: {priority} ticket {ticket_id}{who} is still open after "
-                   f"missing its {metric} deadline {deadline}")
-    annotations = {"summary": summary, "deadline": deadline, "threshold": level, "record_id": _text(record, "id")}
-    return Alert(tuple(sorted(labels.items())), tuple(sorted(annotations.items())), at,
-                 board_link(board_url, ticket_id), annotations["record_id"])
+    return Alert(tuple(sorted(labels.items())), at, deadline, level, _text(record, "id"), board_url, threshold)
 
 
 def slot_of(alert: Alert) -> Slot:
@@ -188,7 +215,7 @@ class Decision:
     detail: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Firing:
     alert: Alert
     timestamp_ms: int
@@ -201,7 +228,7 @@ class FiringSet:
         self.board_url = board_url
         self.max_firing = max_firing
         self._slots: dict[Slot, _Firing] = {}
-        self._clocks: dict[Clock, set[Slot]] = {}
+        self._clocks: dict[Clock, list[Slot]] = {}  # a list: a clock has one to a few slots
         self._outcomes: OrderedDict[Clock, int] = OrderedDict()
         self._recent_outcomes = recent_outcomes
         self.untracked = 0  # alerts posted once but not kept, because the set was full
@@ -236,7 +263,7 @@ class FiringSet:
         if ended is not None and ended >= timestamp_ms:
             return Decision(ignored="after_outcome", detail=f"{alert.record_id} was published before its outcome")
         slot = slot_of(alert)
-        slots = self._clocks.get(clock, set())
+        slots = self._clocks.get(clock, [])
         if slot[2] == "SlaWarning" and any(s[2] != "SlaWarning" for s in slots):
             return Decision(ignored="superseded", detail=f"{alert.record_id}: the clock's breach fires already")
         decision = Decision()
@@ -252,7 +279,9 @@ class FiringSet:
             decision.posts.append(Post(alert, None, "untracked"))
             return decision
         self._slots[slot] = _Firing(alert, timestamp_ms)
-        self._clocks.setdefault(clock, set()).add(slot)
+        held = self._clocks.setdefault(clock, [])
+        if slot not in held:
+            held.append(slot)
         decision.posts.append(Post(alert, None, "firing" if previous is None else "updated"))
         return decision
 
@@ -271,7 +300,7 @@ class FiringSet:
     def _drop(self, clock: Clock, slot: Slot) -> _Firing:
         firing = self._slots.pop(slot)
         slots = self._clocks[clock]
-        slots.discard(slot)
+        slots.remove(slot)
         if not slots:
             del self._clocks[clock]
         return firing

@@ -162,9 +162,16 @@ def test_the_shipped_inhibition_rule_mutes_a_warning_while_its_clocks_breach_fir
               alert_for(_clock("warning", "T-3", metric="resolution"), board),
               alert_for(_clock("warning", "T-4"), board)]
     alertmanager.post([a.payload() for a in alerts])
-    _wait(lambda: len(alertmanager.alerts()) == 4, what="four alerts")
-    by_key = {(a["labels"]["alertname"], a["labels"]["ticket_id"], a["labels"]["metric"]): a
-              for a in alertmanager.alerts()}
+
+    def current() -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {(a["labels"]["alertname"], a["labels"]["ticket_id"], a["labels"]["metric"]): a
+                for a in alertmanager.alerts()}
+
+    # The inhibitor learns of the breach asynchronously: wait for it (not for a fixed time).
+    _wait(lambda: current().get(("SlaWarning", "T-3", "response"), {}).get("status", {}).get("state")
+          == "suppressed", what="the warning muted")
+    by_key = current()
+    assert len(by_key) == 4
     breach = by_key[("SlaBreach", "T-3", "response")]
     muted = by_key[("SlaWarning", "T-3", "response")]
     assert muted["status"]["state"] == "suppressed"
