@@ -547,14 +547,15 @@ def _stop(
     # levels not reached by ``at``.
     fell_due: list[int | None] = [*reached, *([None] * (len(levels) - len(reached)))]
     warnings = len(policy.warn_at)
-    met = fell_due[warnings] is None or fell_due[warnings] >= at
+    breached_at = fell_due[warnings]
+    met = breached_at is None or breached_at >= at
     retracts = [
         _alert_id(state.ticket_id, metric, level, policy)
         for level, _ in clock.published
         if (level <= warnings and fell_due[level - 1] is None) or (level > warnings and not _overdue(fell_due, level, at))
     ]
     state = _with_clock(state, metric, clock)
-    deadline = fell_due[warnings] if fell_due[warnings] is not None else calendar.add(at, target - used)
+    deadline = breached_at if breached_at is not None else calendar.add(at, target - used)
     record = _record(state, policy, metric, "outcome", at, clock, targets, deadline)
     record["status"] = "met" if met else "breached"
     record["used_seconds"] = used / 1_000_000
