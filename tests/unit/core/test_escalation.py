@@ -23,6 +23,7 @@ from monitor.core.policy import Policy, parse_policy
 from monitor.core.records import SlaBreach, SlaEscalation, SlaOutcome, SlaWarning
 from monitor.core.replay import Rejection, replay_lines
 from tests.conftest import POLICY_YAML, event, event_json
+from tests.unit.core.test_limits import _reference_fire_times
 
 BASE_YAML = POLICY_YAML.split("overrides:")[0]
 ESCALATIONS = """
@@ -360,8 +361,9 @@ _STEPS = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(steps=_STEPS, customer=st.sampled_from([None, "acme", "globex"]))
 def test_alerts_go_out_at_most_once_in_order_of_severity(steps: list[tuple[str, int, str]], customer: str | None) -> None:
-    """After any sequence of events and wakes: no alert id repeats, each clock's published levels ascend, every
-    escalation names a level its targets had, and outcomes retract only alerts published before."""
+    """After any sequence of events and wakes: every running clock's schedule (escalations included) equals a walk
+    over its spans, no alert id repeats, each clock's published levels ascend, and outcomes retract only alerts
+    published before."""
     policy = parse_policy(BASE_YAML + ESCALATIONS + OVERRIDES, "esc.yaml")
     start = us("2026-11-30T09:00:00")
     decision = apply_event(None, event("opened", "T", "2026-11-30T09:00:00", priority="P2", customer_id=customer),
@@ -381,6 +383,12 @@ def test_alerts_go_out_at_most_once_in_order_of_severity(steps: list[tuple[str, 
                 continue
         assert decision.state is not None
         state = decision.state
+        for metric in ("response", "resolution"):
+            clock = state.clock(metric)
+            if not clock.stopped:  # the running figures' schedule equals a walk over every span, escalations too
+                targets = targets_of(state, policy, metric)
+                levels = clock_levels(policy, targets, metric)
+                assert clock.due == tuple(_reference_fire_times(targets.calendar, clock.segments, levels))
         for record in decision.records:
             if record["type"] == "sla.outcome":
                 earlier = {r["id"] for r in published}
