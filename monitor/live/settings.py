@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         "count as the ticket topic)."
     )
     topic_warnings: str = Field("sla.warnings", description="Output topic of breach warnings.")
-    topic_breaches: str = Field("sla.breaches", description="Output topic of breaches.")
+    topic_breaches: str = Field("sla.breaches", description="Output topic of breaches and escalations.")
     topic_outcomes: str = Field("sla.outcomes", description="Output topic of clock outcomes.")
     topic_dead_letter: str = Field("sla.dead-letter", description="Output topic of input that could not be used.")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
@@ -160,6 +160,7 @@ class Settings(BaseSettings):
         return {
             "sla.warning": self.topic_warnings,
             "sla.breach": self.topic_breaches,
+            "sla.escalation": self.topic_breaches,  # escalations follow their breach
             "sla.outcome": self.topic_outcomes,
             "sla.rating": self.topic_outcomes,  # customer ratings travel with the outcomes
         }
