@@ -261,6 +261,36 @@ def test_end_to_end_with_a_real_worker(
           what="the response clock's alerts resolved")
 
 
+ESCALATIONS_POLICY = REPO / "tests" / "integration" / "policy.escalations.yaml"
+
+
+def test_a_real_workers_escalations_reach_whom_they_are_for_and_end_with_the_outcome(
+        names: Names, alertmanager: Alertmanager, webhook: Webhook, notifiers: list[NotifyProcess],
+        workers: list[Any], tmp_path: Path) -> None:
+    """The worker's own sla.escalation records (P1 response 4 s, escalations at 6 s and 8 s) page the team lead
+    and the duty manager beside the breach; the acknowledgement's outcome resolves all three."""
+    run(create_topics(names, 2))
+    worker = new_worker(workers, tmp_path, names, "w", policy=ESCALATIONS_POLICY)
+    worker.wait_ready()
+    _start(names, alertmanager, notifiers, tmp_path)
+    t0 = time.time()
+    run(Producer(names).send_all([(0, ticket("opened", "T-30", t0, priority="P1", customer_id="acme"))], t0))
+    webhook.wait_for(_is("SlaBreach", "T-30", "firing"), timeout=20, receiver="on-call")
+    lead = webhook.wait_for(_is("SlaEscalation", "T-30", "firing"), timeout=20, receiver="team-lead")
+    assert lead["annotations"]["threshold"] == "escalation:1"
+    manager = webhook.wait_for(_is("SlaEscalation", "T-30", "firing"), timeout=20, receiver="duty-manager")
+    assert manager["annotations"]["threshold"] == "escalation:2"
+    firing = [a["labels"] for a in alertmanager.alerts() if a["labels"].get("ticket_id") == "T-30"
+              and a["labels"]["metric"] == "response"]
+    assert sorted((f["alertname"], f.get("escalation_to", "")) for f in firing) == [
+        ("SlaBreach", ""), ("SlaEscalation", "duty-manager"), ("SlaEscalation", "team-lead")]
+    now = time.time()
+    run(Producer(names).send_all([(0, ticket("acknowledged", "T-30", now))], now))
+    for receiver in ("on-call", "team-lead", "duty-manager"):
+        webhook.wait_for(lambda a: a["status"] == "resolved" and a["labels"]["ticket_id"] == "T-30"
+                         and a["labels"]["metric"] == "response", timeout=30, receiver=receiver)
+
+
 def test_script_starts_and_stops_a_local_alertmanager_with_the_demo_routes(tmp_path: Path) -> None:
     """`scripts/alertmanager.sh up` serves deploy/alertmanager/demo.yml on the given port without clustering;
     `down` stops it and `status` then says so."""
