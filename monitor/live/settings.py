@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -109,6 +109,50 @@ class Settings(BaseSettings):
         "when they are created: `sla-monitor report` reads months back from them (three failing months in a "
         "row, a year of history). Topics that already exist keep theirs (see docs/deploy.md)."
     )
+
+    # -- alerts through Alertmanager (sla-monitor notify) --
+    alertmanager_url: str = Field(
+        "http://127.0.0.1:9093", pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="Alertmanager base URL of `sla-monitor notify` (alerts go to <url>/api/v2/alerts)."
+    )
+    alertmanager_resolve_timeout_s: float = Field(
+        300.0, gt=0, description="Alertmanager's resolve_timeout (seconds; its default is 5 m): an alert not "
+        "re-posted for this long ends there. Keep it equal to the Alertmanager configuration's."
+    )
+    notify_repost_s: float = Field(
+        60.0, gt=0, description="How often `sla-monitor notify` re-posts every firing alert (seconds); at most "
+        "half of alertmanager_resolve_timeout_s, so one lost post does not end an alert."
+    )
+    notify_max_firing: int = Field(
+        100_000, ge=1, description="Most firing alerts the notifier keeps (and re-posts). One beyond is posted "
+        "once, not re-posted, and counted in sla_notify_untracked_alerts_total; it then ends in Alertmanager "
+        "after resolve_timeout."
+    )
+    notify_board_url: str = Field(
+        "http://127.0.0.1:8080", pattern=r"^https?://\S+$",
+        description="Address of the on-call board (`sla-monitor board`); each alert's generatorURL is "
+        "<url>/?ticket=<id>."
+    )
+    notify_web_host: str = Field(
+        "0.0.0.0", description="Interface of the notifier's web port (/health/live, /health/ready, /metrics; "
+        "no ticket data). Bind 127.0.0.1 on a shared host."
+    )
+    notify_web_port: int = Field(6067, description="Port of the notifier's /health/live, /health/ready and /metrics.")
+
+    @model_validator(mode="after")
+    def _repost_inside_resolve_timeout(self) -> Settings:
+        if self.notify_repost_s > self.alertmanager_resolve_timeout_s / 2:
+            raise ValueError(
+                f"notify_repost_s ({self.notify_repost_s:g}) must be at most half of "
+                f"alertmanager_resolve_timeout_s ({self.alertmanager_resolve_timeout_s:g}), or alerts end in "
+                "Alertmanager between two re-posts"
+            )
+        return self
+
+    @property
+    def notify_group(self) -> str:
+        """Consumer group of `sla-monitor notify` (offsets committed for lag; it always re-reads the topics)."""
+        return f"{self.app_id}-notify"
 
     @property
     def output_topics(self) -> dict[str, str]:
