@@ -16,18 +16,22 @@ import pytest
 
 from monitor.core.policy import Policy, load_policy, parse_policy
 from monitor.core.replay import Rejection, replay_lines
-from tests.unit.core.varied_events import GOLDEN_POLICY_YAML, varied_lines
+from tests.unit.core.varied_events import ESCALATIONS_YAML, GOLDEN_POLICY_YAML, varied_lines
 
 EXPECTED = {
     # (policy, tickets, seed): sha256 of the rendered output
     ("golden", 1500, 13): "8820202116e77e3e29ac2748d4766c05abc63ecbcadc56cb9f02ce2baa4d3f64",
     ("example", 1500, 13): "802c26ce648fbc2afbe636dae02fd1eae444c5ab5caf415e990683fe9dc2c9e6",
+    # the golden policy with escalations: taken from main at a42c111 (escalations merged, no speed work)
+    ("escalating", 1500, 13): "e294bbf1e8745aaa1229742966133dab16c1f23d8a9e7da0c7720abfeecf980e",
 }
 
 
 def _policy(name: str) -> Policy:
     if name == "golden":
         return parse_policy(GOLDEN_POLICY_YAML, "golden.yaml")
+    if name == "escalating":
+        return parse_policy(GOLDEN_POLICY_YAML + ESCALATIONS_YAML, "golden.yaml")
     return load_policy("deploy/policy.example.yaml")
 
 
@@ -61,4 +65,6 @@ def test_varied_input_covers_what_it_claims() -> None:
     outputs = rendered(_policy("golden"), lines).decode("utf-8", "surrogatepass").splitlines()
     assert any('"retracts"' in line for line in outputs)
     assert any("availability" in line for line in outputs)
+    escalating = rendered(_policy("escalating"), lines).decode("utf-8", "surrogatepass")
+    assert escalating.count('"sla.escalation"') > 1000
     assert sum(line.startswith("E ") for line in outputs) > 1000

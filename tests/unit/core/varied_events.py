@@ -61,6 +61,14 @@ maintenance:
   min_notice: 24h
 """
 
+ESCALATIONS_YAML = """
+escalations:
+  default: [{after: 30m, to: team-lead}]
+  P1: [{after: 10m, to: team-lead}, {after: 1h, to: duty-manager}]
+  P3: [{after: 2h30m, to: team-lead}, {after: 8h, to: duty-manager}]
+"""
+"""Escalation levels after the breach, added to the golden policy for the escalating variant."""
+
 # Two windows of weeks, each holding a daylight-saving change in both zones' direction.
 WINDOWS = (
     datetime(2027, 3, 8, tzinfo=UTC),  # New York springs forward 14 March, Berlin 28 March
