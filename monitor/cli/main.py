@@ -18,11 +18,12 @@ from monitor.cli.summary import describe_policy
 from monitor.core.errors import PolicyError, UsageError
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy, load_policy
-from monitor.core.replay import Rejection, replay_lines
+from monitor.core.replay import Rejection, replay_gc, replay_lines
 from monitor.live.settings import Settings
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -202,16 +203,18 @@ def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int |
             yield raw
 
     write = out.write
+    encode = _JSON_LINE.encode  # what json.dumps(item, ensure_ascii=False) does, without a new encoder each time
     try:
-        for item in replay_lines(policy, counted(), until):
-            if isinstance(item, Rejection):
-                progress.close()
-                err.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")
-                err.flush()
-            else:
-                write(json.dumps(item, ensure_ascii=False) + "\n")
-                if streaming:
-                    out.flush()
+        with replay_gc():
+            for item in replay_lines(policy, counted(), until):
+                if isinstance(item, Rejection):
+                    progress.close()
+                    err.write(encode(item.as_dict()) + "\n")
+                    err.flush()
+                else:
+                    write(encode(item) + "\n")
+                    if streaming:
+                        out.flush()
     finally:
         progress.close()
     out.flush()

@@ -135,6 +135,30 @@ class TicketState(NamedTuple):
         return self.response if metric == "response" else self.resolution
 
 
+def _quick_replace(cls: type[tuple[Any, ...]]) -> None:
+    """Give a NamedTuple a ``_replace`` that sets fields by index (about twice as fast as the
+    generic one, which maps every field through the keywords): states are replaced several times
+    per event. Same results; an unknown field name is a ValueError, as before."""
+    index = {name: i for i, name in enumerate(cls._fields)}  # type: ignore[attr-defined]
+    new = tuple.__new__
+
+    def _replace(self: tuple[Any, ...], /, **changes: Any) -> tuple[Any, ...]:
+        values = list(self)
+        try:
+            for name, value in changes.items():
+                values[index[name]] = value
+        except KeyError:
+            raise ValueError(f"Got unexpected field names: {[n for n in changes if n not in index]!r}") from None
+        return new(cls, values)
+
+    # NamedTuple forbids defining it in the class body, and mypy assigning to a method: setattr.
+    setattr(cls, "_replace", _replace)  # noqa: B010
+
+
+_quick_replace(ClockState)
+_quick_replace(TicketState)
+
+
 @dataclass(frozen=True, slots=True)
 class Publish:
     """Effect: publish this record (a JSON-ready dict)."""
@@ -250,19 +274,23 @@ def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: i
     )
 
 
-def _measured(clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]) -> ClockState:
-    """``clock`` with ``used`` and ``reached`` covering all its closed spans under these levels."""
+def _figures(
+    clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]
+) -> tuple[int, tuple[int, ...], str]:
+    """``(used, reached, measure)`` of all the clock's closed spans under these levels (no new state)."""
     measure = fingerprint(calendar, levels)
-    if clock.measure == measure and clock.measured == len(clock.closed):
-        return clock
-    if clock.measure == measure and clock.measured < len(clock.closed):
-        # The usual case: the event closed one span; only it is measured.
-        used, reached = measure_spans(
-            calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
-        )
-    else:  # another calendar or levels (a priority change, a changed policy): all spans again
-        used, reached = measure_spans(calendar, clock.closed, levels)
-    return clock._replace(used=used, reached=reached, measure=measure, measured=len(clock.closed))
+    if clock.measure == measure:
+        if clock.measured == len(clock.closed):
+            return clock.used, clock.reached, measure
+        if clock.measured < len(clock.closed):
+            # The usual case: the event closed one span; only it is measured.
+            used, reached = measure_spans(
+                calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
+            )
+            return used, reached, measure
+    # another calendar or levels (a priority change, a changed policy): all spans again
+    used, reached = measure_spans(calendar, clock.closed, levels)
+    return used, reached, measure
 
 
 def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
@@ -321,21 +349,40 @@ def apply_event(
         )
     # What fell due before the event would have been published by a timely wake-up.
     effects: list[Effect] = []
-    state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
-    state = state._replace(seen=state.seen.added(key), events=state.events + 1)
+    if _falls_due(state, at, inclusive=False):
+        state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
     before = state
     state = _transition(state, event, policy, at, effects)
-    for metric in METRICS:
-        old, new = before.clock(metric), state.clock(metric)
-        if not new.stopped and (
+    clocks = [state.response, state.resolution]
+    for i, old in enumerate((before.response, before.resolution)):  # METRICS order
+        new = clocks[i]
+        if new.stopped_at is None and (
             new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
         ):
-            state = _with_clock(state, metric, scheduled(state, policy, metric, new))
-    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
-                      fold_before=_after_event(fold_before_us, at))
-    state = state._replace(version=state.version + 1)
+            clocks[i] = scheduled(state, policy, METRICS[i], new)
+    if clocks[0] is not state.response or clocks[1] is not state.resolution:
+        state = state._replace(response=clocks[0], resolution=clocks[1])  # both clocks in one new state
+    if _falls_due(state, now, inclusive=True):
+        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+                          fold_before=_after_event(fold_before_us, at))
+    # The id, the count and the version in one new state (nothing above reads them).
+    state = state._replace(seen=state.seen.added(key), events=state.events + 1, version=state.version + 1)
     _schedule(state, policy, effects)
     return Decision(state, effects)
+
+
+def _falls_due(state: TicketState, bound: int, *, inclusive: bool) -> bool:
+    """Tell whether ``_fire_due`` up to ``bound`` has anything to publish (most events: no).
+
+    A running clock's ``due`` is ascending with None only at its end (``scheduled`` builds it
+    so), so its next level ``due[level]`` decides; a stopped clock publishes nothing.
+    """
+    for clock in (state.response, state.resolution):
+        if clock.stopped_at is None and clock.level < len(clock.due):
+            fire = clock.due[clock.level]
+            if fire is not None and (fire <= bound if inclusive else fire < bound):
+                return True
+    return False
 
 
 def _stops_a_clock(state: TicketState, event: TicketEvent) -> bool:
@@ -384,13 +431,15 @@ def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState
     """``clock`` with ``due`` computed for its segments and current targets."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
     levels = clock_levels(policy, targets, metric)
-    clock = _measured(clock, targets.calendar, levels)
-    rest = levels[len(clock.reached) :]
+    calendar = targets.calendar
+    used, reached, measure = _figures(clock, calendar, levels)
+    rest = levels[len(reached) :]
     if clock.open_start is None:
-        return clock._replace(due=(*clock.reached, *([None] * len(rest))))
-    used = clock.used
-    future = targets.calendar.add_many(clock.open_start, [d - used for d in rest])
-    return clock._replace(due=(*clock.reached, *future))
+        due: tuple[int | None, ...] = (*reached, *([None] * len(rest)))
+    else:
+        due = (*reached, *calendar.add_many(clock.open_start, [d - used for d in rest]))
+    # One new state for the figures and the schedule together.
+    return clock._replace(due=due, used=used, reached=reached, measure=measure, measured=len(clock.closed))
 
 
 def rescheduled(state: TicketState, policy: Policy) -> TicketState:
@@ -426,10 +475,13 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int, fold_before: i
         version=1,
         events=1,
     )
-    state = rescheduled(state, policy)
+    state = state._replace(
+        response=scheduled(state, policy, "response", clock), resolution=scheduled(state, policy, "resolution", clock)
+    )
     effects: list[Effect] = []
-    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
-                      fold_before=_after_event(fold_before, at))
+    if _falls_due(state, now, inclusive=True):
+        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+                          fold_before=_after_event(fold_before, at))
     _schedule(state, policy, effects)
     return Decision(state, effects)
 
@@ -513,10 +565,11 @@ def _stop(
     calendar = targets.calendar
     target = targets.target_us(metric)
     levels = clock_levels(policy, targets, metric)
-    clock = _measured(state.clock(metric), calendar, levels)
+    clock = state.clock(metric)
+    used, reached, measure = _figures(clock, calendar, levels)
     # Spans after the stop instant (an event that arrived late) no longer count: drop or clip
     # them, taking their business time off the running figure.
-    closed, used = clock.closed, clock.used
+    closed = clock.closed
     keep = len(closed)
     while keep and closed[keep - 1][0] >= at:
         keep -= 1
@@ -529,7 +582,7 @@ def _stop(
         clipped = (start, at)
     spans = closed if keep == len(closed) else closed.head(keep)
     # A level reached by the instant ``at`` was reached at the same instant without the later spans.
-    reached = tuple(t for t, level in zip(clock.reached, levels, strict=False) if level <= used)
+    reached = tuple(t for t, level in zip(reached, levels, strict=False) if level <= used)
     if clipped is not None:
         spans = spans.appended(clipped)
     if clock.open_start is not None and clock.open_start < at:
@@ -539,7 +592,7 @@ def _stop(
         spans = Spans().appended((clock.first_start, clock.first_start))
     clock = clock._replace(
         closed=spans, open_start=None, stopped_at=at, outcomes=clock.outcomes + 1, due=(),
-        used=used, reached=reached, measured=len(spans),
+        used=used, reached=reached, measure=measure, measured=len(spans),
     )
     # Decided by instants, not by used time: a deadline at closing time is reached then, and a
     # clock stopped later, while the calendar is still closed, has used no more than its target
