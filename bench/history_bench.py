@@ -9,7 +9,8 @@ prints the mean µs per event, the µs per event over the last tenth of the
 accepted events (the marginal cost at that history length), how many events
 were refused (a ticket over the per-ticket limit) and what a refusal costs, and
 the peak RSS. A warm-up ticket with the same instants runs first, so the
-calendar's caches are warm for the measured one.
+calendar's caches are warm for the measured one; the measured replay runs with
+the garbage collector tuned as the ``replay`` command tunes it (``replay_gc``).
 
 Run it from the repository root with the checkout on the path
 (``PYTHONPATH=. python bench/history_bench.py``, which ``make bench-history``
@@ -32,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.core.policy import load_policy
-from monitor.core.replay import Rejection, replay_lines
+from monitor.core.replay import Rejection, replay_gc, replay_lines
 
 REPO = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday
@@ -78,9 +79,10 @@ def measure(policy_path: str, events: int) -> Row:
 
     gc.collect()
     refused: set[int] = set()
-    for item in replay_lines(policy, source()):
-        if isinstance(item, Rejection):
-            refused.add(item.line - 1)
+    with replay_gc():  # as the replay command runs
+        for item in replay_lines(policy, source()):
+            if isinstance(item, Rejection):
+                refused.add(item.line - 1)
     stamps.append(time.perf_counter())
     cost = [stamps[i + 1] - stamps[i] for i in range(events)]
     accepted = [c for i, c in enumerate(cost) if i not in refused]

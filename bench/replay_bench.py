@@ -8,10 +8,16 @@ realistic lifecycles in event order, then measures in this one process:
   replay          ``monitor.core.replay.replay_lines`` over the file, JSON-encoding
                   every record and rejection the way the CLI prints them
 
-and prints them side by side with the peak RSS after each phase. ``--profile``
-runs cProfile over the replay of the first 200k events.
+and prints them side by side with the peak RSS after each phase. The replay
+phase runs as the ``replay`` command does: garbage collector tuned
+(``replay_gc``), one JSON encoder for every line; its collections are timed
+(``gc.callbacks``). Then a µs/event split of the replay of the first
+``--split-events`` lines (cProfile's own time per function, grouped: parsing,
+clock logic, state copies, calendar, instants, history, policy look-ups,
+replay driver and heap, json.dumps, builtins; scaled to the measured µs/event,
+GC beside it). ``--profile`` also prints cProfile's top 25 of that slice.
 
-    python bench/replay_bench.py [--events N] [--tickets N] [--seed S] [--profile]
+    python bench/replay_bench.py [--events N] [--tickets N] [--seed S] [--no-split] [--profile]
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from typing import Any
 from monitor.core.errors import EventRejected
 from monitor.core.events import parse_event
 from monitor.core.policy import Policy, load_policy
-from monitor.core.replay import Rejection, replay_lines
+from monitor.core.replay import Rejection, replay_gc, replay_lines
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -285,6 +291,11 @@ class Phase:
         """Input lines per wall-clock second."""
         return self.lines / self.wall_s if self.wall_s else float("inf")
 
+    @property
+    def cpu_rate(self) -> float:
+        """Input lines per second of this process's CPU time (fairer when other processes share the cores)."""
+        return self.lines / self.cpu_s if self.cpu_s else float("inf")
+
 
 def _revision() -> str:
     """The git commit measured, with a note when the working tree differs from it."""
@@ -347,17 +358,70 @@ def replay_all(
             lines += 1
             yield raw
 
-    dumps = json.dumps
-    for item in replay_lines(policy, counted()):
-        if isinstance(item, Rejection):
-            dumps(item.as_dict(), ensure_ascii=False)
-            counts["rejected"] += 1
-            if rejections is not None:
-                rejections.append(item)
-        else:
-            dumps(item, ensure_ascii=False)
-            counts[item["type"]] += 1
+    dumps = json.JSONEncoder(ensure_ascii=False).encode  # as the CLI: json.dumps(item, ensure_ascii=False)
+    with replay_gc():
+        for item in replay_lines(policy, counted()):
+            if isinstance(item, Rejection):
+                dumps(item.as_dict())
+                counts["rejected"] += 1
+                if rejections is not None:
+                    rejections.append(item)
+            else:
+                dumps(item)
+                counts[item["type"]] += 1
     return lines
+
+
+class GcTimer:
+    """Wall time spent in garbage collections while installed (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.collections += 1
+
+    def __enter__(self) -> GcTimer:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self)
+
+
+_BASELINE_CODE = """
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from monitor.core.policy import load_policy
+from monitor.core.replay import Rejection, replay_lines
+policy = load_policy(sys.argv[2])
+lines = 0
+def counted(source):
+    global lines
+    for raw in source:
+        lines += 1
+        yield raw
+with open(sys.argv[3], "rb") as source:
+    wall, cpu = time.perf_counter(), time.process_time()
+    for item in replay_lines(policy, counted(source)):
+        json.dumps(item.as_dict() if isinstance(item, Rejection) else item, ensure_ascii=False)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+print(json.dumps([lines, wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))
+"""
+
+
+def baseline_phase(checkout: str, policy: str, path: Path) -> Phase:
+    """The replay of ``path`` by another checkout's engine, in a child process (json.dumps per item, GC as is)."""
+    run = subprocess.run([sys.executable, "-c", _BASELINE_CODE, checkout, policy, str(path)],
+                         capture_output=True, text=True, check=True)
+    lines, wall, cpu, rss = json.loads(run.stdout.strip().splitlines()[-1])
+    return Phase("replay, baseline", lines, wall, cpu, rss, f"{checkout} (child process; its RSS)")
 
 
 def _check_rejections(rejections: list[Rejection], bad_lines: list[int]) -> None:
@@ -375,18 +439,68 @@ def _check_rejections(rejections: list[Rejection], bad_lines: list[int]) -> None
         print(f"  accepted bad lines: {missed[:10]}")
 
 
-def profile_replay(policy: Policy, path: Path, events: int) -> None:
-    """cProfile the replay of the first ``events`` lines; print the top 25 two ways."""
-    profiler = cProfile.Profile()
+# Where a function's own time goes in the split: the first matching (file part, function part) wins.
+SPLIT_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("parsing (pydantic, events.py)", (("events.py", ""), ("pydantic", ""), ("", "validate_json"))),
+    ("state copies (NamedTuple _replace)", (("clock.py", "_replace"), ("", "__new__"))),
+    ("clock logic (clock.py)", (("clock.py", ""),)),
+    ("calendar (calendar.py)", (("calendar.py", ""),)),
+    ("instants (to_us, format_us, datetime)", (("instants.py", ""), ("", "isoformat"), ("", "astimezone"),
+                                              ("", "utcoffset"), ("", "fromordinal"))),
+    ("history (event ids, spans)", (("history.py", ""), ("", "blake2b"), ("", "digest"))),
+    ("policy look-ups (policy.py)", (("policy.py", ""),)),
+    ("replay driver and heap (replay.py)", (("replay.py", ""), ("", "heappush"), ("", "heappop"))),
+    ("json.dumps", (("json", ""), ("", "encode"))),
+    ("services (budget.py)", (("budget.py", ""),)),
+)
+
+
+def _group_of(file: str, func: str) -> str:
+    for name, patterns in SPLIT_GROUPS:
+        if any(part in file and f in func for part, f in patterns):
+            return name
+    return "builtins and other (len, isinstance, dict.get, ...)"
+
+
+def split_replay(policy: Policy, path: Path, events: int, top: bool) -> None:
+    """Time the replay of the first ``events`` lines, then cProfile it; print the µs/event split."""
     with path.open("rb") as source:
-        counts: Counter[str] = Counter()
-        profiler.enable()
-        replay_all(policy, itertools.islice(source, events), counts)
-        profiler.disable()
+        head = list(itertools.islice(source, events))
+    gc.collect()
+    gc.freeze()  # the slice itself stays out of the collections timed (the CLI reads line by line)
+    with GcTimer() as collector:
+        started = time.perf_counter()
+        replay_all(policy, head, Counter())
+        wall = time.perf_counter() - started
+    per_event = 1e6 * wall / len(head)
+    gc_us = 1e6 * collector.seconds / len(head)
+    profiler = cProfile.Profile()
+    gc.collect()
+    profiler.enable()
+    replay_all(policy, head, Counter())
+    profiler.disable()
+    gc.unfreeze()
     stats = pstats.Stats(profiler)
+    rows = stats.stats  # type: ignore[attr-defined]
+    groups: Counter[str] = Counter()
+    for (file, _, func), (_, _, tottime, _, _) in rows.items():
+        groups[_group_of(file, func)] += tottime
+    total = sum(groups.values())
+    print(f"\nµs/event split of the replay of the first {len(head):,} lines: {per_event:.2f} µs/event measured "
+          f"({1e6 / per_event:,.0f} events/s), of which garbage collection {gc_us:.2f} µs "
+          f"({collector.collections} collections); the rest shared out as cProfile's own time per function")
+    for name, seconds in groups.most_common():
+        share = seconds / total
+        print(f"  {name:<52} {share * (per_event - gc_us):>6.2f} µs  {100 * share:>5.1f} %")
+    print(f"  {'garbage collection (gc.callbacks)':<52} {gc_us:>6.2f} µs")
+    if top:
+        _print_top(stats)
+
+
+def _print_top(stats: pstats.Stats) -> None:
     total = stats.total_tt  # type: ignore[attr-defined]
     rows = stats.stats  # type: ignore[attr-defined]
-    print(f"\ncProfile of the replay of the first {events:,} lines: {total:.2f} s under the profiler")
+    print(f"\ncProfile of that slice: {total:.2f} s under the profiler")
     for title, column in (("cumulative", 3), ("tottime", 2)):
         print(f"\nTop 25 by {title}")
         print(f"  {'function':<58} {'calls':>10} {'tottime':>8} {'tot%':>6} {'cumtime':>8} {'cum%':>6}")
@@ -412,8 +526,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy", default=str(REPO / "deploy" / "policy.example.yaml"), help="policy file")
     parser.add_argument("--out-dir", default=str(REPO / "bench" / "out"), help="where the events file goes (git-ignored)")
     parser.add_argument("--regenerate", action="store_true", help="write the events file even if it exists")
-    parser.add_argument("--profile", action="store_true", help="also cProfile the replay of a slice")
-    parser.add_argument("--profile-events", type=int, default=200_000, help="slice size for --profile (default 200,000)")
+    parser.add_argument("--baseline", metavar="CHECKOUT",
+                        help="also time the replay of another checkout of the project (e.g. the main branch) on the "
+                        "same file, in a child process, the way its CLI replays (its own GC and encoder settings)")
+    parser.add_argument("--no-split", action="store_true", help="skip the µs/event split")
+    parser.add_argument("--profile", action="store_true", help="also print cProfile's top 25 of the split's slice")
+    parser.add_argument("--split-events", "--profile-events", type=int, default=200_000,
+                        help="slice size for the split and --profile (default 200,000)")
     args = parser.parse_args(argv)
     args.tickets = args.tickets or max(1, args.events // 10)
 
@@ -435,18 +554,23 @@ def main(argv: list[str] | None = None) -> int:
     phases = [
         _measure("json.loads (floor)", path, json_floor),
         _measure("parse_event (pydantic)", path, pydantic_floor),
-        _measure("replay + json.dumps", path, lambda source: (replay_all(policy, source, counts, rejections), "")),
     ]
+    if args.baseline:
+        phases.append(baseline_phase(args.baseline, args.policy, path))
+    phases.append(
+        _measure("replay + json.dumps", path, lambda source: (replay_all(policy, source, counts, rejections), ""))
+    )
     phases[-1].notes = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
 
-    print(f"{'phase':<24} {'lines':>11} {'wall s':>8} {'cpu s':>8} {'lines/s':>11} {'µs/line':>8} {'max RSS MiB':>12}")
-    print("-" * 88)
+    print(f"{'phase':<24} {'lines':>11} {'wall s':>8} {'cpu s':>8} {'lines/s':>11} {'µs/line':>8}"
+          f" {'lines/cpu-s':>12} {'max RSS MiB':>12}")
+    print("-" * 101)
     for p in phases:
         print(
             f"{p.name:<24} {p.lines:>11,} {p.wall_s:>8.2f} {p.cpu_s:>8.2f} {p.rate:>11,.0f}"
-            f" {1e6 / p.rate:>8.2f} {p.rss_mib:>12,.0f}"
+            f" {1e6 / p.rate:>8.2f} {p.cpu_rate:>12,.0f} {p.rss_mib:>12,.0f}"
         )
-    print("-" * 88)
+    print("-" * 101)
     for p in phases:
         print(f"{p.name:<24} {p.notes}")
     replay = phases[-1]
@@ -454,12 +578,16 @@ def main(argv: list[str] | None = None) -> int:
         f"\nreplay vs floors: {phases[0].rate / replay.rate:.1f}x slower than json.loads, "
         f"{phases[1].rate / replay.rate:.1f}x slower than pydantic parsing alone"
     )
+    if args.baseline:
+        base = phases[2]
+        print(f"replay vs baseline: {replay.rate / base.rate:.2f}x by wall clock, "
+              f"{replay.cpu_rate / base.cpu_rate:.2f}x by CPU time")
     verdict = "meets" if replay.rate >= TARGET_EVENTS_PER_S else "BELOW"
     print(f"target {TARGET_EVENTS_PER_S:,} events/s on one core: {verdict} ({replay.rate:,.0f} events/s)")
     _check_rejections(rejections, gen.bad_lines)
 
-    if args.profile:
-        profile_replay(policy, path, args.profile_events)
+    if args.profile or not args.no_split:
+        split_replay(policy, path, args.split_events, args.profile)
     return 0
 
 

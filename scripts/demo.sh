@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the local broker, one worker and the simulator, with a demo policy
-# whose targets are seconds-to-minutes long; prints alerts as they happen.
+# whose targets are seconds-to-minutes long; prints alerts as they happen. If
+# Alertmanager is installed, a local one and `sla-monitor notify` too.
 # Ctrl-C stops the worker and the simulator (the broker keeps running:
 # `make kafka-down` stops it).
 set -euo pipefail
@@ -45,6 +46,24 @@ for _ in $(seq 1 120); do
 done
 echo " ready"
 
+# Alerts through Alertmanager, when set-up installed it (Debian's prometheus-alertmanager):
+# a local one with the demo routes (scripts/alertmanager.sh; it keeps running afterwards, like
+# the broker) and `sla-monitor notify` posting to it.
+NOTIFY_INFO="      Alertmanager: not installed (make setup installs it); no notifier started."
+if command -v prometheus-alertmanager >/dev/null 2>&1; then
+    AM_PORT="${ALERTMANAGER_PORT:-9093}"
+    if ALERTMANAGER_PORT="$AM_PORT" scripts/alertmanager.sh up >"$DEMO/alertmanager-up.log" 2>&1; then
+        SLA_NOTIFY_WEB_HOST=127.0.0.1 "$BIN/sla-monitor" notify --alertmanager "http://127.0.0.1:$AM_PORT" \
+            >"$DEMO/notify.log" 2>&1 &
+        pids+=($!)
+        NOTIFY_INFO="      Alertmanager: http://127.0.0.1:$AM_PORT (alerts from sla-monitor notify; log: $DEMO/notify.log;
+      'scripts/alertmanager.sh down' stops it)"
+    else
+        NOTIFY_INFO="      Alertmanager: could not start on port $AM_PORT ($(tail -1 "$DEMO/alertmanager-up.log"));
+      set ALERTMANAGER_PORT to a free port. No notifier started."
+    fi
+fi
+
 "$BIN/sla-monitor" simulate --rate "${DEMO_RATE:-1}" >"$DEMO/simulate.log" 2>&1 &
 pids+=($!)
 
@@ -55,6 +74,7 @@ demo: the simulator sends ticket events to 'tickets.events' (about ${DEMO_RATE:-
       mail may be down ~26 s a month, crm ~4.3 min, vpn ~43 min.
       Warnings appear after ~15 s, breaches after ~30 s.
       Health: http://127.0.0.1:$SLA_WEB_PORT/health/ready   Metrics: http://127.0.0.1:$SLA_WEB_PORT/metrics
+$NOTIFY_INFO
       Press Ctrl-C to stop.
 
 INFO

@@ -53,6 +53,9 @@ class BusinessCalendar:
         default_factory=dict, repr=False, compare=False
     )
     _dates: dict[int, date] = field(default_factory=dict, repr=False, compare=False)
+    # The same two memos by day number (days since 1970-01-01, local), for the arithmetic's walks.
+    _spans: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict, repr=False, compare=False)
+    _numbers: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     # -- wall-clock plan -------------------------------------------------
 
@@ -128,6 +131,24 @@ class BusinessCalendar:
             self._dates[bucket] = day
         return day
 
+    def _day_number(self, at_us: int) -> int:
+        """``local_date`` as a day number (days since 1970-01-01)."""
+        bucket = at_us // _BUCKET_US
+        found = self._numbers.get(bucket)
+        if found is not None:
+            return found
+        number = (self.local_date(at_us) - _EPOCH_DATE).days
+        if bucket in self._dates:  # one date throughout the bucket (see local_date)
+            self._numbers[bucket] = number
+        return number
+
+    def _open_on_number(self, number: int) -> tuple[tuple[int, int], ...]:
+        """``open_on`` of a day number."""
+        found = self._spans.get(number)
+        if found is None:
+            found = self._spans[number] = self.open_on(_EPOCH_DATE + timedelta(days=number))
+        return found
+
     # -- questions ---------------------------------------------------------
 
     def is_open(self, at_us: int) -> bool:
@@ -157,14 +178,19 @@ class BusinessCalendar:
         if self.always:
             return end_us - start_us
         total = 0
-        day = self.local_date(start_us)
-        last = self.local_date(end_us)
-        while day <= last:
-            for s, e in self.open_on(day):
-                lo, hi = max(s, start_us), min(e, end_us)
+        number = self._day_number(start_us)
+        last = self._day_number(end_us)
+        spans_of = self._spans.get
+        while number <= last:
+            spans = spans_of(number)
+            if spans is None:
+                spans = self._open_on_number(number)
+            for s, e in spans:
+                lo = s if s > start_us else start_us
+                hi = e if e < end_us else end_us
                 if hi > lo:
                     total += hi - lo
-            day += timedelta(days=1)
+            number += 1
         return total
 
     def add(self, start_us: int, duration_us: int) -> int:
@@ -183,20 +209,25 @@ class BusinessCalendar:
         while want is not None and want <= 0:
             results.append(start_us)
             want = next(pending, None)
-        day = self.local_date(start_us)
+        number = self._day_number(start_us)
+        spans_of = self._spans.get
         closed = 0  # days in a row without business time: only the search for an opening is bounded
         while want is not None:
             closed += 1
-            for s, e in self.open_on(day):
+            spans = spans_of(number)
+            if spans is None:
+                spans = self._open_on_number(number)
+            for s, e in spans:
                 if e <= start_us:
                     continue
                 closed = 0
-                s = max(s, start_us)
+                if s < start_us:
+                    s = start_us
                 while want is not None and want - used <= e - s:
                     results.append(s + (want - used))
                     want = next(pending, None)
                 used += e - s
-            day += timedelta(days=1)
+            number += 1
             if closed > MAX_CLOSED_DAYS + 1:
                 raise CalendarExhaustedError(f"calendar {self.name!r} never opens again")
         return results

@@ -16,9 +16,13 @@ a ``Decision``: the new state plus effects for the shell to carry out —
 a file or the network.
 
 Alerts of a clock are numbered by severity: level ``k`` for ``1 <= k <= W``
-is the warning at ``warn_at[k-1]``, level ``W+1`` the breach. ``level`` in the
-state is the most severe alert handled so far; a less severe one is never
-published after it (when several fall due at once only the most severe goes).
+is the warning at ``warn_at[k-1]``, level ``W+1`` the breach, and level
+``W+1+n`` escalation ``n`` (due when the business time used reaches the target
+plus the escalation's ``after``). Every level is one threshold of business time
+used, ascending (``clock_levels``), so they are all scheduled, folded and
+published alike. ``level`` in the state is the most severe alert handled so
+far; a less severe one is never published after it (when several fall due at
+once only the most severe goes).
 """
 
 from __future__ import annotations
@@ -131,6 +135,30 @@ class TicketState(NamedTuple):
         return self.response if metric == "response" else self.resolution
 
 
+def _quick_replace(cls: type[tuple[Any, ...]]) -> None:
+    """Give a NamedTuple a ``_replace`` that sets fields by index (about twice as fast as the
+    generic one, which maps every field through the keywords): states are replaced several times
+    per event. Same results; an unknown field name is a ValueError, as before."""
+    index = {name: i for i, name in enumerate(cls._fields)}  # type: ignore[attr-defined]
+    new = tuple.__new__
+
+    def _replace(self: tuple[Any, ...], /, **changes: Any) -> tuple[Any, ...]:
+        values = list(self)
+        try:
+            for name, value in changes.items():
+                values[index[name]] = value
+        except KeyError:
+            raise ValueError(f"Got unexpected field names: {[n for n in changes if n not in index]!r}") from None
+        return new(cls, values)
+
+    # NamedTuple forbids defining it in the class body, and mypy assigning to a method: setattr.
+    setattr(cls, "_replace", _replace)  # noqa: B010
+
+
+_quick_replace(ClockState)
+_quick_replace(TicketState)
+
+
 @dataclass(frozen=True, slots=True)
 class Publish:
     """Effect: publish this record (a JSON-ready dict)."""
@@ -170,6 +198,18 @@ def thresholds_us(target_us: int, warn_at: tuple[Fraction, ...]) -> tuple[int, .
     """Business time at which each level falls due: warnings (rounded up to
     the microsecond, so never early), then the breach."""
     return (*(-((-target_us * f.numerator) // f.denominator) for f in warn_at), target_us)
+
+
+def clock_levels(policy: Policy, targets: ClockTargets, metric: str) -> tuple[int, ...]:
+    """Business time at which each alert level of a clock falls due: the warnings, the breach, then each
+    escalation (the target plus its ``after``)."""
+    return policy.clock_levels(targets, metric, thresholds_us)
+
+
+def level_kind(policy: Policy, level: int) -> str:
+    """``warning``, ``breach`` or ``escalation`` for an alert level (see the module docstring)."""
+    breach = len(policy.warn_at) + 1
+    return "warning" if level < breach else "breach" if level == breach else "escalation"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -234,19 +274,23 @@ def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: i
     )
 
 
-def _measured(clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]) -> ClockState:
-    """``clock`` with ``used`` and ``reached`` covering all its closed spans under these levels."""
+def _figures(
+    clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]
+) -> tuple[int, tuple[int, ...], str]:
+    """``(used, reached, measure)`` of all the clock's closed spans under these levels (no new state)."""
     measure = fingerprint(calendar, levels)
-    if clock.measure == measure and clock.measured == len(clock.closed):
-        return clock
-    if clock.measure == measure and clock.measured < len(clock.closed):
-        # The usual case: the event closed one span; only it is measured.
-        used, reached = measure_spans(
-            calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
-        )
-    else:  # another calendar or levels (a priority change, a changed policy): all spans again
-        used, reached = measure_spans(calendar, clock.closed, levels)
-    return clock._replace(used=used, reached=reached, measure=measure, measured=len(clock.closed))
+    if clock.measure == measure:
+        if clock.measured == len(clock.closed):
+            return clock.used, clock.reached, measure
+        if clock.measured < len(clock.closed):
+            # The usual case: the event closed one span; only it is measured.
+            used, reached = measure_spans(
+                calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
+            )
+            return used, reached, measure
+    # another calendar or levels (a priority change, a changed policy): all spans again
+    used, reached = measure_spans(calendar, clock.closed, levels)
+    return used, reached, measure
 
 
 def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
@@ -305,21 +349,40 @@ def apply_event(
         )
     # What fell due before the event would have been published by a timely wake-up.
     effects: list[Effect] = []
-    state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
-    state = state._replace(seen=state.seen.added(key), events=state.events + 1)
+    if _falls_due(state, at, inclusive=False):
+        state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
     before = state
     state = _transition(state, event, policy, at, effects)
-    for metric in METRICS:
-        old, new = before.clock(metric), state.clock(metric)
-        if not new.stopped and (
+    clocks = [state.response, state.resolution]
+    for i, old in enumerate((before.response, before.resolution)):  # METRICS order
+        new = clocks[i]
+        if new.stopped_at is None and (
             new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
         ):
-            state = _with_clock(state, metric, scheduled(state, policy, metric, new))
-    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
-                      fold_before=_after_event(fold_before_us, at))
-    state = state._replace(version=state.version + 1)
+            clocks[i] = scheduled(state, policy, METRICS[i], new)
+    if clocks[0] is not state.response or clocks[1] is not state.resolution:
+        state = state._replace(response=clocks[0], resolution=clocks[1])  # both clocks in one new state
+    if _falls_due(state, now, inclusive=True):
+        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+                          fold_before=_after_event(fold_before_us, at))
+    # The id, the count and the version in one new state (nothing above reads them).
+    state = state._replace(seen=state.seen.added(key), events=state.events + 1, version=state.version + 1)
     _schedule(state, policy, effects)
     return Decision(state, effects)
+
+
+def _falls_due(state: TicketState, bound: int, *, inclusive: bool) -> bool:
+    """Tell whether ``_fire_due`` up to ``bound`` has anything to publish (most events: no).
+
+    A running clock's ``due`` is ascending with None only at its end (``scheduled`` builds it
+    so), so its next level ``due[level]`` decides; a stopped clock publishes nothing.
+    """
+    for clock in (state.response, state.resolution):
+        if clock.stopped_at is None and clock.level < len(clock.due):
+            fire = clock.due[clock.level]
+            if fire is not None and (fire <= bound if inclusive else fire < bound):
+                return True
+    return False
 
 
 def _stops_a_clock(state: TicketState, event: TicketEvent) -> bool:
@@ -367,14 +430,16 @@ def next_wake(state: TicketState, policy: Policy) -> int | None:
 def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> ClockState:
     """``clock`` with ``due`` computed for its segments and current targets."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
-    levels = policy.thresholds(targets.target_us(metric), thresholds_us)
-    clock = _measured(clock, targets.calendar, levels)
-    rest = levels[len(clock.reached) :]
+    levels = clock_levels(policy, targets, metric)
+    calendar = targets.calendar
+    used, reached, measure = _figures(clock, calendar, levels)
+    rest = levels[len(reached) :]
     if clock.open_start is None:
-        return clock._replace(due=(*clock.reached, *([None] * len(rest))))
-    used = clock.used
-    future = targets.calendar.add_many(clock.open_start, [d - used for d in rest])
-    return clock._replace(due=(*clock.reached, *future))
+        due: tuple[int | None, ...] = (*reached, *([None] * len(rest)))
+    else:
+        due = (*reached, *calendar.add_many(clock.open_start, [d - used for d in rest]))
+    # One new state for the figures and the schedule together.
+    return clock._replace(due=due, used=used, reached=reached, measure=measure, measured=len(clock.closed))
 
 
 def rescheduled(state: TicketState, policy: Policy) -> TicketState:
@@ -410,10 +475,13 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int, fold_before: i
         version=1,
         events=1,
     )
-    state = rescheduled(state, policy)
+    state = state._replace(
+        response=scheduled(state, policy, "response", clock), resolution=scheduled(state, policy, "resolution", clock)
+    )
     effects: list[Effect] = []
-    state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
-                      fold_before=_after_event(fold_before, at))
+    if _falls_due(state, now, inclusive=True):
+        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+                          fold_before=_after_event(fold_before, at))
     _schedule(state, policy, effects)
     return Decision(state, effects)
 
@@ -496,11 +564,12 @@ def _stop(
     targets = targets_of(state, policy, metric)
     calendar = targets.calendar
     target = targets.target_us(metric)
-    levels = policy.thresholds(target, thresholds_us)
-    clock = _measured(state.clock(metric), calendar, levels)
+    levels = clock_levels(policy, targets, metric)
+    clock = state.clock(metric)
+    used, reached, measure = _figures(clock, calendar, levels)
     # Spans after the stop instant (an event that arrived late) no longer count: drop or clip
     # them, taking their business time off the running figure.
-    closed, used = clock.closed, clock.used
+    closed = clock.closed
     keep = len(closed)
     while keep and closed[keep - 1][0] >= at:
         keep -= 1
@@ -513,7 +582,7 @@ def _stop(
         clipped = (start, at)
     spans = closed if keep == len(closed) else closed.head(keep)
     # A level reached by the instant ``at`` was reached at the same instant without the later spans.
-    reached = tuple(t for t, level in zip(clock.reached, levels, strict=False) if level <= used)
+    reached = tuple(t for t, level in zip(reached, levels, strict=False) if level <= used)
     if clipped is not None:
         spans = spans.appended(clipped)
     if clock.open_start is not None and clock.open_start < at:
@@ -523,21 +592,23 @@ def _stop(
         spans = Spans().appended((clock.first_start, clock.first_start))
     clock = clock._replace(
         closed=spans, open_start=None, stopped_at=at, outcomes=clock.outcomes + 1, due=(),
-        used=used, reached=reached, measured=len(spans),
+        used=used, reached=reached, measure=measure, measured=len(spans),
     )
     # Decided by instants, not by used time: a deadline at closing time is reached then, and a
     # clock stopped later, while the calendar is still closed, has used no more than its target
     # but stopped after its deadline. ``fell_due`` holds the instant each level fell due, None for
     # levels not reached by ``at``.
     fell_due: list[int | None] = [*reached, *([None] * (len(levels) - len(reached)))]
-    met = fell_due[-1] is None or fell_due[-1] >= at
+    warnings = len(policy.warn_at)
+    breached_at = fell_due[warnings]
+    met = breached_at is None or breached_at >= at
     retracts = [
         _alert_id(state.ticket_id, metric, level, policy)
         for level, _ in clock.published
-        if (level > len(policy.warn_at) and met) or (level <= len(policy.warn_at) and fell_due[level - 1] is None)
+        if (level <= warnings and fell_due[level - 1] is None) or (level > warnings and not _overdue(fell_due, level, at))
     ]
     state = _with_clock(state, metric, clock)
-    deadline = fell_due[-1] if fell_due[-1] is not None else calendar.add(at, target - used)
+    deadline = breached_at if breached_at is not None else calendar.add(at, target - used)
     record = _record(state, policy, metric, "outcome", at, clock, targets, deadline)
     record["status"] = "met" if met else "breached"
     record["used_seconds"] = used / 1_000_000
@@ -550,6 +621,13 @@ def _stop(
     return state
 
 
+def _overdue(fell_due: Sequence[int | None], level: int, at: int) -> bool:
+    """Tell whether a clock stopped at ``at`` had passed the breach or escalation ``level`` before it stopped
+    (a level the final targets do not have was never due)."""
+    due = fell_due[level - 1] if level <= len(fell_due) else None
+    return due is not None and due < at
+
+
 def _fire_due(
     state: TicketState,
     policy: Policy,
@@ -560,10 +638,9 @@ def _fire_due(
     event_at: int | None,
     fold_before: int | None = None,
 ) -> TicketState:
-    breach = len(policy.warn_at) + 1
     for metric in METRICS:
         clock = state.clock(metric)
-        if clock.stopped or clock.level >= breach:
+        if clock.stopped or clock.level >= len(clock.due):
             continue
         due = [
             (level, t)
@@ -594,20 +671,24 @@ def _publish_level(
     state: TicketState, policy: Policy, metric: str, level: int, fire: int, event_at: int | None,
     effects: list[Effect],
 ) -> TicketState:
-    breach = len(policy.warn_at) + 1
+    warnings = len(policy.warn_at)
     clock = state.clock(metric)
     at = fire if event_at is None else max(fire, event_at)
     clock = clock._replace(level=level, published=(*clock.published, (level, at)))
     state = _with_clock(state, metric, clock)
-    kind = "breach" if level == breach else "warning"
+    kind = level_kind(policy, level)
     targets = targets_of(state, policy, metric)
-    deadline = clock.due[-1]
+    deadline = clock.due[warnings] if len(clock.due) > warnings else None
     if deadline is None:  # paused short of the target: as if it ran on from `at`
         target = targets.target_us(metric)
         deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
     record = _record(state, policy, metric, kind, at, clock, targets, deadline)
     if kind == "warning":
         record["threshold"] = float(policy.warn_at[level - 1])
+    elif kind == "escalation":
+        n = level - warnings - 1
+        record["level"] = n
+        record["to"] = targets.escalations[n - 1].to
     effects.append(Publish(record))
     return state
 
@@ -623,7 +704,10 @@ def _with_clock(state: TicketState, metric: str, clock: ClockState) -> TicketSta
 
 
 def _alert_id(ticket_id: str, metric: str, level: int, policy: Policy) -> str:
-    if level > len(policy.warn_at):
+    warnings = len(policy.warn_at)
+    if level > warnings + 1:
+        return f"{ticket_id}:{metric}:escalation:{level - warnings - 1}"
+    if level == warnings + 1:
         return f"{ticket_id}:{metric}:breach"
     return f"{ticket_id}:{metric}:warning:{float(policy.warn_at[level - 1])}"
 

@@ -99,7 +99,12 @@ class RecentIds:
     newest: tuple[bytes, ...] = ()
 
     def __contains__(self, key: object) -> bool:
-        return key in self.newest or any(key in chunk for chunk in self.chunks)
+        if key in self.newest:
+            return True
+        for chunk in self.chunks:  # noqa: SIM110 (a loop makes no generator; most tickets have no full chunk)
+            if key in chunk:
+                return True
+        return False
 
     def added(self, key: bytes) -> RecentIds:
         """The window with ``key`` as its newest id."""
