@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--policy", required=True, help="policy YAML file")
     replay.add_argument("--until", type=_instant, help="advance the clock to this RFC 3339 time at the end (default: the last event's time)")
+    replay.add_argument("--clocks", action="store_true",
+                        help="also print each ticket's sla.clock record after each change (what the worker publishes "
+                        "on SLA_TOPIC_CLOCKS); a resolved ticket's tombstone is printed as "
+                        '{"type": "sla.clock", "id": "<ticket>:clock", "tombstone": true, ...}')
     replay.add_argument("events", help="JSON-lines events file, or - for stdin")
     replay.set_defaults(run=_replay)
 
@@ -155,9 +159,9 @@ def _instant(text: str) -> int:
 def _replay(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     if args.events == "-":
-        return _run_replay(policy, sys.stdin.buffer, None, args.until, streaming=True)
+        return _run_replay(policy, sys.stdin.buffer, None, args.until, streaming=True, clocks=args.clocks)
     with _open_events(args.events) as source:
-        return _run_replay(policy, source, os.fstat(source.fileno()).st_size, args.until)
+        return _run_replay(policy, source, os.fstat(source.fileno()).st_size, args.until, clocks=args.clocks)
 
 
 def _open_events(path: str) -> BinaryIO:
@@ -169,7 +173,7 @@ def _open_events(path: str) -> BinaryIO:
 
 
 def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int | None, *,
-                streaming: bool = False) -> int:
+                streaming: bool = False, clocks: bool = False) -> int:
     """Replay ``source``; records are flushed line by line when it is a stream (stdin), so a
     reader downstream sees each as it is decided, and at least every 4,096 input lines otherwise."""
     out = sys.stdout
@@ -190,7 +194,7 @@ def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int |
 
     write = out.write
     try:
-        for item in replay_lines(policy, counted(), until):
+        for item in replay_lines(policy, counted(), until, clocks=clocks):
             if isinstance(item, Rejection):
                 progress.close()
                 err.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")

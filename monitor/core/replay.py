@@ -15,6 +15,7 @@ from typing import Any
 from monitor.core.budget import Decision as ServiceDecision
 from monitor.core.budget import ServiceState, WakeServiceAt, apply_service_event, wake_service
 from monitor.core.clock import Decision, TicketState, WakeAt, apply_event, wake
+from monitor.core.clock_view import changed_at, clock_record, is_open, tombstone
 from monitor.core.errors import EventRejected
 from monitor.core.events import MaintenanceScheduled, ProbeResult, parse_event
 from monitor.core.instants import to_us
@@ -45,6 +46,7 @@ class Replay:
     """Event-time driver of the core over many tickets."""
 
     policy: Policy
+    clocks: bool = False  # also yield each ticket's sla.clock record (or tombstone) after each change
     tickets: dict[str, TicketState] = field(default_factory=dict)
     services: dict[str, ServiceState] = field(default_factory=dict)
     clock_us: int | None = None
@@ -92,7 +94,7 @@ class Replay:
         current = self.tickets.get(event.ticket_id)
         if current is not state and current is not None:
             decision = apply_event(current, event, self.policy, now)
-        records.extend(self._carry_out(decision))
+        records.extend(self._carry_out(decision, at))
         return None
 
     def advance(
@@ -112,12 +114,14 @@ class Replay:
             state = self.tickets.get(key)
             if state is None or state.version != version:
                 continue  # stale: the ticket changed since this wake-up was planned
-            records.extend(self._carry_out(wake(state, self.policy, due)))
+            records.extend(self._carry_out(wake(state, self.policy, due), None))
         if self.clock_us is None or until_us > self.clock_us:
             self.clock_us = until_us
         return records
 
-    def _carry_out(self, decision: Decision | ServiceDecision) -> list[dict[str, Any]]:
+    def _carry_out(self, decision: Decision | ServiceDecision, at_us: int | None = None) -> list[dict[str, Any]]:
+        """Keep the new state, plan its wake-ups; the records to publish (``at_us``: the event's time, None for
+        a wake-up, for the clock record's ``updated_at``)."""
         records = []
         state = decision.state
         if isinstance(state, ServiceState):
@@ -132,14 +136,18 @@ class Replay:
                 heapq.heappush(self._heap, (effect.at_us, self._seq, key, effect.version, is_service))
             else:
                 records.append(effect.record)
+        if self.clocks and isinstance(state, TicketState) and (records or at_us is not None):
+            at = changed_at(state, at_us)
+            records.append(clock_record(state, self.policy, at) if is_open(state) else tombstone(state.ticket_id, at))
         return records
 
 
 def replay_lines(
-    policy: Policy, lines: Iterable[bytes | str], until_us: int | None = None
+    policy: Policy, lines: Iterable[bytes | str], until_us: int | None = None, *, clocks: bool = False
 ) -> Iterator[dict[str, Any] | Rejection]:
-    """Replay raw JSON lines; yield published records and rejections in order."""
-    driver = Replay(policy)
+    """Replay raw JSON lines; yield published records and rejections in order (with ``clocks``, each
+    ticket's ``sla.clock`` record, or tombstone, after the records of each change)."""
+    driver = Replay(policy, clocks=clocks)
     number = 0
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():

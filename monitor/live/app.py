@@ -33,6 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
+from monitor.live.clock_topic import ClockPublisher
 from monitor.live.kafka import ssl_context
 from monitor.live.metrics import Metrics, Snapshot
 from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes
@@ -122,6 +123,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     app.sla_metrics = metrics  # type: ignore[attr-defined]
     processor = Processor(policy, routes, now_us, store, metrics, worker)
     channel = _Channel(app, processor, worker)
+    clocks = ClockPublisher(settings.topic_clocks, policy,
+                            lambda topic, key, value, headers: app.producer.send(topic, key, value, None, None, headers))
 
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
@@ -138,6 +141,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 worker.publishing_since = None
             for write in outbox.writes.values():
                 store.put(write.table, write.key, write.value, write.message)
+            worker.counts["clock_records"] += await clocks.publish(outbox)  # after the acks, like the rows
             processor.recorded(outbox, lost, now_us())
             for message in messages:
                 worker.read_offsets[message.topic, message.partition] = message.offset + 1

@@ -90,9 +90,10 @@ async def ensure_topics(settings: Settings) -> int:
                 "one worker handles a partition number of both, so give them the same count"
             )
         kept = retained_topics(settings)
+        if settings.topic_clocks:
+            wanted[settings.topic_clocks] = partitions
         missing = [
-            NewTopic(name, count, settings.replication_factor,
-                     topic_configs=retention_config(settings) if name in kept else None)
+            NewTopic(name, count, settings.replication_factor, topic_configs=_topic_config(settings, name, kept))
             for name, count in wanted.items()
             if name not in existing
         ]
@@ -107,6 +108,15 @@ async def ensure_topics(settings: Settings) -> int:
 def retained_topics(settings: Settings) -> tuple[str, ...]:
     """Output topics the monthly report reads back (or writes), kept for ``output_retention_days``."""
     return (settings.topic_warnings, settings.topic_breaches, settings.topic_outcomes, settings.topic_reports)
+
+
+def _topic_config(settings: Settings, name: str, kept: tuple[str, ...]) -> dict[str, str] | None:
+    if name == settings.topic_clocks:
+        return COMPACTED  # the latest record of each open ticket; a resolved one's tombstone removes it
+    return retention_config(settings) if name in kept else None
+
+
+COMPACTED = {"cleanup.policy": "compact"}
 
 
 def retention_config(settings: Settings) -> dict[str, str]:
