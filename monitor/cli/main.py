@@ -79,6 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--app-id", help="consumer group / internal topic prefix (SLA_APP_ID, default sla-monitor)")
     worker.set_defaults(run=_worker)
 
+    board = commands.add_parser(
+        "board", help="serve the on-call page of every open clock (reads SLA_TOPIC_CLOCKS)",
+        description="Serve the on-call board: open clocks ordered by urgency with live countdowns, read from the "
+        "compacted clocks topic (stateless; any number of replicas). Binds 127.0.0.1 unless SLA_BOARD_HOST says "
+        "otherwise.",
+    )
+    board.add_argument("--port", type=int, help="web port (SLA_BOARD_PORT, default 8080)")
+    board.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP, default 127.0.0.1:9092)")
+    board.set_defaults(run=_board)
+
     simulate = commands.add_parser(
         "simulate", help="produce a realistic stream of ticket events to Kafka",
         description="Produce ticket events to Kafka in real time: arrivals, priority mix, late acknowledgements, "
@@ -230,6 +240,20 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     policy = load_policy(settings.policy)
     return run_worker(settings, policy)
+
+
+def _board(args: argparse.Namespace) -> int:
+    from monitor.board.run import run_board
+    from monitor.board.settings import BoardSettings
+
+    overrides = {name: value for name, value in (("board_port", args.port), ("kafka_bootstrap", args.kafka_bootstrap))
+                 if value is not None}
+    try:
+        settings = BoardSettings(**overrides)
+    except ValidationError as error:
+        raise UsageError("invalid settings: " + "; ".join(
+            f"SLA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())) from None
+    return run_board(settings)
 
 
 def _simulate(args: argparse.Namespace) -> int:
