@@ -37,7 +37,7 @@ PAGE_HTML = """<!doctype html>
 </form>
 <table id="clocks">
   <thead><tr><th>ticket</th><th>priority</th><th>customer</th><th>service</th><th>metric</th>
-  <th>level</th><th>time left</th><th>deadline</th><th>target used</th></tr></thead>
+  <th>level</th><th>time left</th><th class="deadline">deadline</th><th>target used</th></tr></thead>
   <tbody id="rows"></tbody>
 </table>
 <p id="more" class="more"></p>
@@ -72,7 +72,7 @@ td.level.breach, td.level.escalation { color: var(--breach); font-weight: bold; 
 .pct { display: inline-block; width: 3.5em; text-align: right; }
 .more { color: var(--muted); }
 body.kiosk { font-size: 28px; }
-body.kiosk .filters, body.kiosk #clear { display: none; }
+body.kiosk .filters, body.kiosk #clear, body.kiosk .deadline { display: none; }
 body.kiosk th, body.kiosk td { padding: .35rem .6rem; }
 """
 
