@@ -57,17 +57,24 @@ class Row:
     @property
     def key(self) -> Key:
         """Its place in the urgency order."""
-        if self.state == "paused" and self.used_s < self.target_s:
-            return 1, round((self.target_s - self.used_s) * 1000), self.ticket_id, self.metric
+        if self.state == "paused":
+            if self.used_s < self.target_s:
+                return 1, round((self.target_s - self.used_s) * 1000), self.ticket_id, self.metric
+            # Paused past its target: overdue since its deadline (which the record dates by then at the latest).
+            return 0, min(self.deadline_ms, self.updated_ms), self.ticket_id, self.metric
         return 0, self.deadline_ms, self.ticket_id, self.metric
 
+    @property
+    def combo(self) -> tuple[str, str, str | None, str | None]:
+        """What the filters look at, but the ticket id."""
+        return self.priority, self.metric, self.customer_id, self.service_id
+
     def breached(self, now_ms: int) -> bool:
-        """Tell whether the clock is past its target at ``now_ms`` (or an alert already said so)."""
-        if self.level == "breach" or self.level.startswith("escalation:"):
-            return True
-        if self.state == "paused":
-            return self.used_s >= self.target_s
-        return now_ms >= self.deadline_ms
+        """Tell whether the clock is past its target at ``now_ms``: its deadline passed, or (paused) its used
+        time reached the target. By the record's figures, not its level: a priority change that moved the
+        deadline later makes a clock whose breach was published no longer overdue (its outcome may retract it)."""
+        rank, since, _, _ = self.key
+        return rank == 0 and now_ms >= since
 
     def as_json(self, now_ms: int) -> dict[str, Any]:
         """The row for the page and the API."""
@@ -161,6 +168,8 @@ class Board:
         self.ordered: list[Key] = []
         self.by_priority: Counter[str] = Counter()
         self.by_metric: Counter[str] = Counter()
+        # Open clocks per (priority, metric, customer, service): the counts of a filtered view without a walk.
+        self.combos: Counter[tuple[str, str, str | None, str | None]] = Counter()
         self.version = 0  # moves on every change, for the pushes
         self.skipped = 0  # records of tickets beyond max_tickets
         self.bad = 0  # records that are not sla.clock records
@@ -201,6 +210,10 @@ class Board:
                 del self.ordered[bisect.bisect_left(self.ordered, key)]
             self.by_priority[row.priority] -= 1
             self.by_metric[row.metric] -= 1
+            combo = row.combo
+            self.combos[combo] -= 1
+            if not self.combos[combo]:
+                del self.combos[combo]
         if rows:
             self.tickets[ticket_id] = rows
         for row in rows:
@@ -210,6 +223,7 @@ class Board:
                 bisect.insort(self.ordered, key)
             self.by_priority[row.priority] += 1
             self.by_metric[row.metric] += 1
+            self.combos[row.combo] += 1
         self.version += 1
 
     # -- views -----------------------------------------------------------------------------------
@@ -220,33 +234,69 @@ class Board:
         return (rows[key] for key in (self.ordered if not self.loading else sorted(rows)))
 
     def view(self, filters: Filters, limit: int, now_ms: int) -> dict[str, Any]:
-        """The page's data: the top ``limit`` rows of the view, its counts, and the board's."""
-        top: list[dict[str, Any]] = []
-        if filters.empty and not self.loading:
-            keys, rows = self.ordered, self.rows
+        """The page's data: the top ``limit`` rows of the view, its counts, and the board's.
+
+        Rows come from the ordered list, walked only until ``limit`` rows match; the counts from
+        the per-combination counters; breached from the (usually short) prefix of rows past their
+        deadline. A ticket filter looks its rows up directly.
+        """
+        if filters.ticket:
+            return self._walked(filters, limit, now_ms, self._ticket_rows(filters))
+        if self.loading:
+            return self._walked(filters, limit, now_ms)
+        keys, rows = self.ordered, self.rows
+        overdue = bisect.bisect_left(keys, (0, now_ms + 1))
+        if filters.empty:
             top = [rows[key].as_json(now_ms) for key in keys[:limit]]
-            matching = len(keys)
-            breached = bisect.bisect_left(keys, (0, now_ms + 1)) + sum(
-                1 for key in keys[bisect.bisect_left(keys, (1,)):] if rows[key].breached(now_ms))
             by_priority, by_metric = +self.by_priority, +self.by_metric
+            matching = len(keys)
+            breached = overdue  # paused rows short of their target (rank 1) are not breached
         else:
-            matching = breached = 0
-            by_priority, by_metric = Counter(), Counter()
-            for row in self._matching(filters):
-                matching += 1
-                breached += row.breached(now_ms)
-                by_priority[row.priority] += 1
-                by_metric[row.metric] += 1
-                if len(top) < limit:
+            top = []
+            for key in keys:
+                row = rows[key]
+                if filters.accepts(row):
                     top.append(row.as_json(now_ms))
+                    if len(top) >= limit:
+                        break
+            by_priority, by_metric = Counter(), Counter()
+            for (priority, metric, customer, service), count in self.combos.items():
+                if ((not filters.priority or priority in filters.priority)
+                        and (not filters.metric or metric in filters.metric)
+                        and (not filters.customer or customer in filters.customer)
+                        and (not filters.service or service in filters.service)):
+                    by_priority[priority] += count
+                    by_metric[metric] += count
+            matching = sum(by_metric.values())
+            breached = sum(1 for key in keys[:overdue] if filters.accepts(rows[key]))
+        return self._view(now_ms, matching, breached, by_priority, by_metric, top, limit)
+
+    def _walked(self, filters: Filters, limit: int, now_ms: int,
+                rows: Iterable[Row] | None = None) -> dict[str, Any]:
+        """The view by walking the rows (while loading, or a ticket's few rows)."""
+        top: list[dict[str, Any]] = []
+        matching = breached = 0
+        by_priority: Counter[str] = Counter()
+        by_metric: Counter[str] = Counter()
+        for row in (rows if rows is not None else self.in_order()):
+            if not filters.accepts(row):
+                continue
+            matching += 1
+            breached += row.breached(now_ms)
+            by_priority[row.priority] += 1
+            by_metric[row.metric] += 1
+            if len(top) < limit:
+                top.append(row.as_json(now_ms))
+        return self._view(now_ms, matching, breached, by_priority, by_metric, top, limit)
+
+    def _view(self, now_ms: int, matching: int, breached: int, by_priority: Counter[str], by_metric: Counter[str],
+              top: list[dict[str, Any]], limit: int) -> dict[str, Any]:
         return {"now_ms": now_ms, "open_tickets": len(self.tickets), "open_clocks": len(self.rows),
-                "matching": matching, "breached": breached, "counts": {"priority": dict(sorted(by_priority.items())),
-                                                                       "metric": dict(sorted(by_metric.items()))},
+                "matching": matching, "breached": breached,
+                "counts": {"priority": dict(sorted(by_priority.items())), "metric": dict(sorted(by_metric.items()))},
                 "rows": top, "limit": limit, "skipped": self.skipped, "bad": self.bad}
 
-    def _matching(self, filters: Filters) -> Iterable[Row]:
-        if filters.ticket and not (filters.priority or filters.customer or filters.service or filters.metric):
-            # A ticket link (/?ticket=T-1): its own rows, no walk over the board.
-            found = [row for ticket in filters.ticket for row in self.tickets.get(ticket, ())]
-            return sorted(found, key=lambda row: row.key)
-        return (row for row in self.in_order() if filters.accepts(row))
+    def _ticket_rows(self, filters: Filters) -> list[Row]:
+        """A ticket link (/?ticket=T-1): its own rows (other filters still apply), no walk over the board."""
+        found = [row for ticket in filters.ticket for row in self.tickets.get(ticket, ())]
+        return sorted(found, key=lambda row: row.key)

@@ -221,7 +221,7 @@ PAGE_JS = r"""
         const done = span > 0 ? Math.min(1, Math.max(0, (now - row.updated_ms) / span)) : 1;
         fraction = (row.used_seconds + (row.target_seconds - row.used_seconds) * done) / row.target_seconds;
       }
-      const breached = row.breached || (paused ? left <= 0 : now >= row.deadline_ms);
+      const breached = paused ? left <= 0 : now >= row.deadline_ms;
       tr.classList.toggle("breached", breached);
       tr.classList.toggle("paused", paused);
       const leftCell = tr.querySelector("td.left");
@@ -237,6 +237,7 @@ PAGE_JS = r"""
     }
   }
 
+  window.slaBoard = { render: render, tick: tick };  // for bench/board_bench.py's timings
   setInterval(tick, 1000);
   connect();
 })();

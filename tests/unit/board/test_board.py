@@ -285,3 +285,26 @@ def test_the_board_binds_to_this_machine_unless_told() -> None:
     """SLA_BOARD_HOST defaults to 127.0.0.1 and SLA_BOARD_PORT to 8080."""
     defaults = BoardSettings()
     assert (defaults.board_host, defaults.board_port) == ("127.0.0.1", 8080)
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["P1", "P2", "P3"]), st.sampled_from(["a", "b", None]),
+                          st.sampled_from(["running", "paused", "stopped"]), st.integers(-20, 20),
+                          st.sampled_from(["none", "breach", "warning:0.5"])), max_size=40),
+       st.sampled_from([{}, {"priority": "P1"}, {"customer": "a"}, {"priority": "P2,P3", "metric": "resolution"},
+                        {"service": "mail"}, {"ticket": "T1,T2"}, {"ticket": "T3", "priority": "P1"}]),
+       st.integers(1, 5), st.integers(-10, 10))
+@settings(max_examples=200, deadline=None)
+def test_the_indexed_view_equals_a_walk_over_every_row(
+        tickets: list[tuple[int, str, str | None, str, int, str]], query: dict[str, str], limit: int,
+        now_s: int) -> None:
+    """Rows, counts, matching and breached from the ordered list and counters equal those of walking every row."""
+    board = Board()
+    for number, priority, customer, state, deadline_s, level in tickets:
+        name = f"T{number}"
+        board.apply(name.encode(), record(name, priority=priority, customer=customer,
+                                          response=clock(state=state, deadline=deadline_s * 1000, level=level,
+                                                         used=300.0 + deadline_s * 20)))
+    board.loaded()
+    filters, now = Filters.of(query), T0 + now_s * 1000
+    walked = board._walked(filters, limit, now, board.in_order())
+    assert board.view(filters, limit, now) == walked
