@@ -165,7 +165,7 @@ class Board:
         self.max_tickets = max_tickets
         self.tickets: dict[str, tuple[Row, ...]] = {}
         self.rows: dict[Key, Row] = {}
-        self.ordered: list[Key] = []
+        self.ordered: list[tuple[Key, Row]] = []  # by key (unique, so rows are never compared)
         self.by_priority: Counter[str] = Counter()
         self.by_metric: Counter[str] = Counter()
         # Open clocks per (priority, metric, customer, service): the counts of a filtered view without a walk.
@@ -198,7 +198,7 @@ class Board:
 
     def loaded(self) -> None:
         """The topic was read up to its end at start-up: sort the rows once and follow changes one by one."""
-        self.ordered = sorted(self.rows)
+        self.ordered = sorted(self.rows.items())
         self.loading = False
         self.version += 1
 
@@ -207,7 +207,7 @@ class Board:
             key = row.key
             del self.rows[key]
             if not self.loading:
-                del self.ordered[bisect.bisect_left(self.ordered, key)]
+                del self.ordered[bisect.bisect_left(self.ordered, (key,))]
             self.by_priority[row.priority] -= 1
             self.by_metric[row.metric] -= 1
             combo = row.combo
@@ -220,7 +220,7 @@ class Board:
             key = row.key
             self.rows[key] = row
             if not self.loading:
-                bisect.insort(self.ordered, key)
+                bisect.insort(self.ordered, (key, row))
             self.by_priority[row.priority] += 1
             self.by_metric[row.metric] += 1
             self.combos[row.combo] += 1
@@ -230,8 +230,7 @@ class Board:
 
     def in_order(self) -> Iterator[Row]:
         """Every open clock, most urgent first."""
-        rows = self.rows
-        return (rows[key] for key in (self.ordered if not self.loading else sorted(rows)))
+        return (row for _, row in (self.ordered if not self.loading else sorted(self.rows.items())))
 
     def view(self, filters: Filters, limit: int, now_ms: int) -> dict[str, Any]:
         """The page's data: the top ``limit`` rows of the view, its counts, and the board's.
@@ -244,17 +243,16 @@ class Board:
             return self._walked(filters, limit, now_ms, self._ticket_rows(filters))
         if self.loading:
             return self._walked(filters, limit, now_ms)
-        keys, rows = self.ordered, self.rows
-        overdue = bisect.bisect_left(keys, (0, now_ms + 1))
+        ordered = self.ordered
+        overdue = bisect.bisect_left(ordered, ((0, now_ms + 1),))
         if filters.empty:
-            top = [rows[key].as_json(now_ms) for key in keys[:limit]]
+            top = [row.as_json(now_ms) for _, row in ordered[:limit]]
             by_priority, by_metric = +self.by_priority, +self.by_metric
-            matching = len(keys)
+            matching = len(ordered)
             breached = overdue  # paused rows short of their target (rank 1) are not breached
         else:
             top = []
-            for key in keys:
-                row = rows[key]
+            for _, row in ordered:
                 if filters.accepts(row):
                     top.append(row.as_json(now_ms))
                     if len(top) >= limit:
@@ -268,7 +266,8 @@ class Board:
                     by_priority[priority] += count
                     by_metric[metric] += count
             matching = sum(by_metric.values())
-            breached = sum(1 for key in keys[:overdue] if filters.accepts(rows[key]))
+            accepts = filters.accepts
+            breached = sum(1 for i in range(overdue) if accepts(ordered[i][1]))
         return self._view(now_ms, matching, breached, by_priority, by_metric, top, limit)
 
     def _walked(self, filters: Filters, limit: int, now_ms: int,

@@ -194,7 +194,7 @@ def test_following_changes_one_by_one_gives_the_order_of_sorting_at_once(
     if followed.loading:
         followed.loaded()
     sorted_once.loaded()
-    assert followed.ordered == sorted_once.ordered == sorted(sorted_once.rows)
+    assert followed.ordered == sorted_once.ordered == sorted(sorted_once.rows.items())
     assert followed.view(Filters(), 200, T0) == sorted_once.view(Filters(), 200, T0)
 
 
