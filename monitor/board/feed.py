@@ -64,8 +64,8 @@ class Feed:
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         topic = self.settings.topic_clocks
         while True:
-            found = await consumer._client.fetch_all_metadata()  # no group: plain metadata
-            numbers = found.partitions_for_topic(topic)
+            await consumer.topics()  # refreshes the metadata (no group involved)
+            numbers = consumer.partitions_for_topic(topic)
             if numbers:
                 return [TopicPartition(topic, p) for p in sorted(numbers)]
             self.reason = f"topic {topic} does not exist yet (the worker creates it)"

@@ -31,7 +31,7 @@ class BoardSettings(BaseSettings):
     )
     board_port: int = Field(8080, ge=1, le=65_535, description="Port of `sla-monitor board` (`--port`).")
     board_max_tickets: int = Field(
-        500_000, ge=1, description="Most open tickets the board keeps in memory (about 1.5 KiB each). Records of "
+        500_000, ge=1, description="Most open tickets the board keeps in memory (about 1 KB each, measured by bench/board_bench.py). Records of "
         "further tickets are counted and skipped (the page says how many) until tickets are resolved."
     )
     board_push_s: float = Field(

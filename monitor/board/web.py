@@ -83,16 +83,19 @@ def create_web(feed: Feed, push_s: float = 0.5, now_ms: NowMs = wall_ms) -> web.
         await response.prepare(request)
         seen: tuple[int, bool] | None = None
         quiet_since = time.monotonic()
-        while True:
-            board = feed.board
-            if seen != (board.version, feed.ready):
-                seen = board.version, feed.ready
-                await response.write(b"event: clocks\ndata: " + _dumps(view(request.query)).encode() + b"\n\n")
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > KEEPALIVE_S:
-                await response.write(b": keep-alive\n\n")
-                quiet_since = time.monotonic()
-            await asyncio.sleep(push_s)
+        try:
+            while True:
+                board = feed.board
+                if seen != (board.version, feed.ready):
+                    seen = board.version, feed.ready
+                    await response.write(b"event: clocks\ndata: " + _dumps(view(request.query)).encode() + b"\n\n")
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > KEEPALIVE_S:
+                    await response.write(b": keep-alive\n\n")
+                    quiet_since = time.monotonic()
+                await asyncio.sleep(push_s)
+        except ConnectionError:  # the page went away
+            return response
 
     async def live(request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
