@@ -47,6 +47,7 @@ from monitor.live.worker_state import WorkerState
 Clock = Callable[[], datetime]
 log = structlog.get_logger("sla.worker")
 RECOVERY_CHUNK = 2_000  # ticket rows recovered between two yields to the event loop (~50 ms)
+PRODUCER_BATCH_BYTES = 256 * 1024  # well below a broker's default 1 MB message limit
 
 
 def wall_clock() -> datetime:
@@ -89,6 +90,9 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         autodiscover=False,
         # aiokafka refuses (client side) a message over this; ours stop at settings.max_record_bytes.
         producer_max_request_size=max(1_000_000, settings.max_record_bytes + 65_536),
+        # aiokafka keeps one open batch per partition and makes a send wait while it is full; a batch's clock
+        # records (one per changed ticket) would wait for several round trips at the default 16 KiB.
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
         **NO_BUILTIN_PAGES,
     )
     routes = Routes.of(settings, partitions)

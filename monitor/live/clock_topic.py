@@ -43,7 +43,7 @@ def clock_messages(outbox: Outbox, policy: Policy) -> list[tuple[bytes, bytes | 
             out.append((key, None, f"{state.ticket_id}:clock"))
             continue
         record = clock_record(state, policy, changed_at(state, at_us))
-        out.append((key, json.dumps(record, ensure_ascii=False).encode(), record["id"]))
+        out.append((key, json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode(), record["id"]))
     return out
 
 
