@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from monitor.board.board import BadRecord, Board
@@ -64,10 +65,18 @@ class Feed:
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         topic = self.settings.topic_clocks
         while True:
-            await consumer.topics()  # refreshes the metadata (no group involved)
-            numbers = consumer.partitions_for_topic(topic)
-            if numbers:
-                return [TopicPartition(topic, p) for p in sorted(numbers)]
+            # Every topic's metadata, as the worker reads it: asking for this one by name could make a broker
+            # that auto-creates topics create it (not compacted) before the worker does.
+            admin = AIOKafkaAdminClient(**self.settings.client_kwargs())
+            await admin.start()
+            try:
+                described = await admin.describe_topics()
+            finally:
+                await admin.close()
+            for found in described:
+                if found["topic"] == topic and found.get("error_code", 0) == 0 and found["partitions"]:
+                    return [TopicPartition(topic, p["partition"]) for p in sorted(found["partitions"],
+                                                                                 key=lambda p: p["partition"])]
             self.reason = f"topic {topic} does not exist yet (the worker creates it)"
             await asyncio.sleep(RETRY_S)
 
