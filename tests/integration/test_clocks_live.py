@@ -186,3 +186,28 @@ def test_a_board_started_before_the_topic_exists_waits_then_follows(tmp_path: Pa
     run(Producer(names).send_all([(0.0, ticket("opened", "LATE", t0, priority="P3"))], t0))
     assert _eventually(lambda: "LATE" in _tickets(board)), board.log_tail()
     assert run(cleanup_policy(names.clocks)) == "compact"  # the worker's topic, not one the board made
+
+
+def test_the_worker_warns_about_a_clocks_topic_that_is_not_compacted(names: Names) -> None:
+    """A clocks topic that exists with cleanup.policy=delete (auto-created, or by hand) is named in a warning."""
+    import structlog
+    from aiokafka.admin import NewTopic
+
+    from monitor.live.kafka import ensure_topics
+    from monitor.live.settings import Settings
+
+    async def go() -> list[dict[str, Any]]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(names.clocks, 1, 1)])
+        finally:
+            await admin.close()
+        settings = Settings(**{k[4:].lower(): v for k, v in names.env().items()})
+        with structlog.testing.capture_logs() as logs:
+            await ensure_topics(settings)
+        return logs
+
+    logs = run(go())
+    [warning] = [entry for entry in logs if entry["event"].startswith("clocks topic is not compacted")]
+    assert (warning["topic"], warning["cleanup_policy"]) == (names.clocks, "delete")
