@@ -159,6 +159,15 @@ async def kafka_ready(records: list[tuple[bytes, bytes]]) -> float:
     return elapsed
 
 
+async def _shutdown(runner: web.AppRunner) -> None:
+    """Stop the server and end its handlers (streams of pages the browser closed) before the loop stops."""
+    await runner.cleanup()
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+
+
 def browser_times(board: Board) -> tuple[float, float, float]:
     """ms from navigation to the first rows drawn (about, to 5 ms), of one redraw of a push, and of one tick."""
     from selenium import webdriver
@@ -201,7 +210,7 @@ def browser_times(board: Board) -> tuple[float, float, float]:
         return statistics.median(loads), float(redraw), float(tick)
     finally:
         driver.quit()
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        asyncio.run_coroutine_threadsafe(_shutdown(runner), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
 
