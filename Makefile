@@ -5,10 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-processor bench-live bench-storm bench-scale bench-board kafka-up kafka-down kafka-status clean
+.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-processor bench-live bench-storm bench-scale bench-board bench-notify alertmanager-up alertmanager-down kafka-up kafka-down kafka-status clean
 
 help:
-	@echo "make demo        - set up, start Kafka, a worker and the simulator; watch alerts scroll by"
+	@echo "make demo        - set up, start Kafka, a worker and the simulator (and Alertmanager with the notifier); watch alerts scroll by"
 	@echo "make demo-replay - set up and replay the bundled example file (no broker)"
 	@echo "make test        - set up and run the whole test suite (starts and stops Kafka)"
 	@echo "make test-unit   - the pure core only, in seconds"
@@ -21,6 +21,8 @@ help:
 	@echo "make bench-storm - 10,000 tickets opened at one instant: alert lateness"
 	@echo "make bench-scale - 1,000,000 open tickets: memory, /metrics, kill -9 to ready and first alert"
 	@echo "make bench-board - the on-call board at 100,000 open tickets beside 200: API, updates, page load"
+	@echo "make bench-notify - the notifier's start-up rebuild from the topics, beside a plain aiokafka read"
+	@echo "make alertmanager-up / alertmanager-down - a local Alertmanager on 127.0.0.1:9093 (demo routes)"
 
 setup: $(STAMP) tools
 
@@ -94,6 +96,16 @@ bench-scale: $(STAMP)
 bench-board: $(STAMP) tools
 	scripts/kafka.sh up
 	$(BIN)/python bench/board_bench.py
+
+bench-notify: $(STAMP)
+	scripts/kafka.sh up
+	PYTHONPATH=. $(BIN)/python bench/notify_bench.py
+
+alertmanager-up: tools
+	scripts/alertmanager.sh up
+
+alertmanager-down:
+	scripts/alertmanager.sh down
 
 kafka-up:
 	scripts/kafka.sh up

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: the local broker, one worker, the on-call board and the simulator,
 # with a demo policy whose targets are seconds-to-minutes long; prints alerts as
-# they happen. Ctrl-C stops them all (the broker keeps running: `make kafka-down`
-# stops it).
+# they happen. If Alertmanager is installed, a local one and `sla-monitor notify`
+# too. Ctrl-C stops the worker, the board and the simulator (the broker keeps
+# running: `make kafka-down` stops it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -58,6 +59,24 @@ done
 BOARD_URL="http://127.0.0.1:$BOARD_PORT/"
 # --- end of the board ---
 
+# Alerts through Alertmanager, when set-up installed it (Debian's prometheus-alertmanager):
+# a local one with the demo routes (scripts/alertmanager.sh; it keeps running afterwards, like
+# the broker) and `sla-monitor notify` posting to it.
+NOTIFY_INFO="      Alertmanager: not installed (make setup installs it); no notifier started."
+if command -v prometheus-alertmanager >/dev/null 2>&1; then
+    AM_PORT="${ALERTMANAGER_PORT:-9093}"
+    if ALERTMANAGER_PORT="$AM_PORT" scripts/alertmanager.sh up >"$DEMO/alertmanager-up.log" 2>&1; then
+        SLA_NOTIFY_WEB_HOST=127.0.0.1 SLA_NOTIFY_BOARD_URL="$BOARD_URL" "$BIN/sla-monitor" notify --alertmanager "http://127.0.0.1:$AM_PORT" \
+            >"$DEMO/notify.log" 2>&1 &
+        pids+=($!)
+        NOTIFY_INFO="      Alertmanager: http://127.0.0.1:$AM_PORT (alerts from sla-monitor notify; log: $DEMO/notify.log;
+      'scripts/alertmanager.sh down' stops it)"
+    else
+        NOTIFY_INFO="      Alertmanager: could not start on port $AM_PORT ($(tail -1 "$DEMO/alertmanager-up.log"));
+      set ALERTMANAGER_PORT to a free port. No notifier started."
+    fi
+fi
+
 "$BIN/sla-monitor" simulate --rate "${DEMO_RATE:-1}" >"$DEMO/simulate.log" 2>&1 &
 pids+=($!)
 
@@ -69,6 +88,7 @@ demo: the simulator sends ticket events to 'tickets.events' (about ${DEMO_RATE:-
       Warnings appear after ~15 s, breaches after ~30 s.
       Health: http://127.0.0.1:$SLA_WEB_PORT/health/ready   Metrics: http://127.0.0.1:$SLA_WEB_PORT/metrics
       On-call board: $BOARD_URL   (wall mode: ${BOARD_URL}?kiosk=1; log: $DEMO/board.log)
+$NOTIFY_INFO
       Press Ctrl-C to stop.
 
 INFO

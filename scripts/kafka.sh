@@ -18,7 +18,8 @@
 # Environment:
 #   KAFKA_HOME_DIR        state folder instead of .local/kafka
 #   KAFKA_PORT            client port (default 9092)
-#   KAFKA_CONTROLLER_PORT KRaft controller port (default 9093); a second broker
+#   KAFKA_CONTROLLER_PORT KRaft controller port (default 19093: clear of Alertmanager's 9093
+#                         and 9094 and of Prometheus's 9090); a second broker
 #                         next to the first needs its own KAFKA_HOME_DIR and both ports
 #   KAFKA_EXTRA_PROPERTIES  lines appended to server.properties (later lines win),
 #                         e.g. "auto.create.topics.enable=false" for a test's own broker
@@ -39,7 +40,7 @@ LOG4J_CONF="$ROOT/deploy/kafka/log4j2.properties"
 
 HOST=127.0.0.1
 PORT="${KAFKA_PORT:-9092}"
-CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 
 LIBS="$KHOME/libs"
 DATA="$KHOME/data"

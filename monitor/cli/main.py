@@ -129,6 +129,19 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("ticket", metavar="TICKET_ID", help="the ticket to explain")
     explain.set_defaults(run=_explain)
 
+    notify = commands.add_parser(
+        "notify", help="post warnings, breaches and escalations to Alertmanager until their outcome",
+        description="Follow the warning, breach and outcome topics and post the alerts to Alertmanager's v2 API: "
+        "firing until the clock's outcome, re-posted periodically; the firing set is rebuilt from the topics at "
+        "start-up. Flags override SLA_* environment variables.",
+    )
+    notify.add_argument("--alertmanager", dest="alertmanager_url", metavar="URL",
+                        help="Alertmanager base URL (SLA_ALERTMANAGER_URL, default http://127.0.0.1:9093)")
+    notify.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP)")
+    notify.add_argument("--web-port", dest="notify_web_port", type=int, metavar="PORT",
+                        help="health/metrics port (SLA_NOTIFY_WEB_PORT, default 6067)")
+    notify.set_defaults(run=_notify)
+
     report = commands.add_parser(
         "report", help="the monthly contract report of each customer, from published records",
         description="Build the monthly service report of each contract customer (KPIs, breaches, availability, "
@@ -222,7 +235,8 @@ def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int |
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("policy", "kafka_bootstrap", "data_dir", "web_port", "instance_id", "app_id")
+        for name in ("policy", "kafka_bootstrap", "data_dir", "web_port", "instance_id", "app_id", "alertmanager_url",
+                     "notify_web_port")
         if getattr(args, name, None) is not None
     }
     if getattr(args, "topic", None):
@@ -231,7 +245,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         return Settings(**overrides)
     except ValidationError as error:
         raise UsageError("invalid settings: " + "; ".join(
-            f"SLA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())) from None
+            f"SLA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"] else e["msg"].removeprefix("Value error, ")
+            for e in error.errors())) from None
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -254,6 +269,12 @@ def _board(args: argparse.Namespace) -> int:
         raise UsageError("invalid settings: " + "; ".join(
             f"SLA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())) from None
     return run_board(settings)
+
+
+def _notify(args: argparse.Namespace) -> int:
+    from monitor.notify.run import run_notify
+
+    return run_notify(_settings(args))
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -28,7 +28,8 @@ Generated from `monitor/live/settings.py` by `python -m monitor.cli.settings_doc
 edit by hand (a test fails when this file is stale).
 
 Every setting of `sla-monitor worker` (and of `simulate` / `tail`, which read the
-Kafka and topic settings) is an environment variable with the prefix `SLA_`.
+Kafka and topic settings, and of `notify`, which reads those and the
+`SLA_ALERTMANAGER_*` / `SLA_NOTIFY_*` ones) is an environment variable with the prefix `SLA_`.
 Flags of `worker` (`--policy`, `--kafka-bootstrap`, `--data-dir`, `--web-port`,
 `--instance-id`) override the variables of the same name. The SLA contract
 itself is the policy file (see the README's "Policy file").

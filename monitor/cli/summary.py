@@ -9,7 +9,7 @@ from monitor.core.calendar import BusinessCalendar, Interval
 from monitor.core.contracts import CENT, Contract
 from monitor.core.durations import format_duration
 from monitor.core.instants import format_us
-from monitor.core.policy import DAYS, Policy, TargetPartDoc
+from monitor.core.policy import DAYS, Escalation, Policy, TargetPartDoc
 
 
 def describe_policy(policy: Policy, at_us: int) -> str:
@@ -31,6 +31,9 @@ def describe_policy(policy: Policy, at_us: int) -> str:
         lines.append(text)
     lines.append("")
     lines.append("warnings at: " + ", ".join(f"{float(f) * 100:g} %" for f in policy.warn_at) + " of each target")
+    if policy.escalations:  # a policy without them prints as before
+        lines.append("")
+        lines.extend(_escalations(policy))
     if policy.overrides:
         lines.append("")
         lines.append("overrides (first match wins):")
@@ -40,8 +43,9 @@ def describe_policy(policy: Policy, at_us: int) -> str:
                 for key, value in (("customer_id", override.customer_id), ("service_id", override.service_id), ("priority", override.priority))
                 if value is not None
             )
-            parts = "; ".join(f"{p}: {_part(part)}" for p, part in override.targets.items())
-            lines.append(f"  {i}. {match} -> {parts}")
+            parts = [f"{p}: {_part(part)}" for p, part in override.targets.items()]
+            parts += [f"escalations {p}: {_levels(levels)}" for p, levels in (override.escalations or {}).items()]
+            lines.append(f"  {i}. {match} -> {'; '.join(parts)}")
     if policy.services:
         lines.append("")
         lines.append(f"services (error budget per calendar month; maintenance needs {format_duration(policy.min_notice_us)} notice):")
@@ -58,6 +62,24 @@ def describe_policy(policy: Policy, at_us: int) -> str:
         for contract in policy.contracts.values():
             lines.extend(_contract(contract))
     return "\n".join(lines)
+
+
+def _escalations(policy: Policy) -> list[str]:
+    """Each priority's escalations after a breach (its own list, else ``default``), as the defaults apply them."""
+    lines = ["escalations (business time past the target, in the clock's calendar):"]
+    for priority in policy.priorities:
+        levels = policy.escalations.get(priority)
+        source = ""
+        if levels is None:
+            levels, source = policy.escalations.get("default", ()), " (default)"
+        lines.append(f"  {priority}: {_levels(levels)}{source}")
+    return lines
+
+
+def _levels(levels: tuple[Escalation, ...]) -> str:
+    if not levels:
+        return "none"
+    return ", ".join(f"{n}. after {format_duration(e.after_us)} to {e.to}" for n, e in enumerate(levels, start=1))
 
 
 def _contract(contract: Contract) -> list[str]:

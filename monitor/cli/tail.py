@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from monitor.live.kafka import client_kwargs
 from monitor.live.settings import Settings
 
-_COLOURS = {"sla.warning": "\x1b[33m", "sla.breach": "\x1b[31m", "sla.outcome": "\x1b[32m", "sla.dead_letter": "\x1b[35m", "sla.rating": "\x1b[36m"}
+_COLOURS = {"sla.warning": "\x1b[33m", "sla.breach": "\x1b[31m", "sla.escalation": "\x1b[1;31m", "sla.outcome": "\x1b[32m", "sla.dead_letter": "\x1b[35m", "sla.rating": "\x1b[36m"}
 
 
 def render(record: dict[str, Any], colour: bool) -> str:
@@ -23,7 +23,8 @@ def render(record: dict[str, Any], colour: bool) -> str:
     elif kind == "sla.rating":
         text = f"{record.get('at', '')[11:19]}  {'RATED':<9} {record.get('ticket_id', '')} {record.get('score')}/5"
     else:
-        label = {"sla.warning": f"WARN {record.get('threshold', 0):.0%}", "sla.breach": "BREACH", "sla.outcome": f"{str(record.get('status', '')).upper()}"}.get(kind, kind)
+        label = {"sla.warning": f"WARN {record.get('threshold', 0):.0%}", "sla.breach": "BREACH",
+                 "sla.escalation": f"ESCAL {record.get('level', '?')}", "sla.outcome": f"{str(record.get('status', '')).upper()}"}.get(kind, kind)
         if "ticket_id" in record:
             text = (f"{record.get('at', '')[11:19]}  {label:<9} {record.get('ticket_id', '')} {record.get('metric', '')} "
                     f"{record.get('priority', '')}  deadline {record.get('deadline', '')[11:19]}")
@@ -31,13 +32,15 @@ def render(record: dict[str, Any], colour: bool) -> str:
             text = (f"{record.get('at', '')[11:19]}  {label:<9} {record.get('service_id', '')} availability "
                     f"{record.get('period', '')}  downtime {record.get('downtime_seconds', 0):g}s "
                     f"of {record.get('budget_seconds', 0):g}s")
+        if kind == "sla.escalation":
+            text += f"  to {record.get('to', '')}"
         if record.get("retracts"):
             text += f"  retracts {', '.join(record['retracts'])}"
     return f"{_COLOURS.get(kind, '')}{text}\x1b[0m" if colour else text
 
 
 async def tail(settings: Settings, *, raw: bool = False, ready_within_s: float = 10.0) -> None:
-    """Print records from the warning, breach, outcome and dead-letter topics until interrupted.
+    """Print records from the warning, breach (escalations too), outcome and dead-letter topics until interrupted.
 
     Each line is flushed as it is printed, so a pipe (``| grep BREACH``, ``| tee``)
     or a service wrapper sees it at once. Once the topics' ends are known, a line on

@@ -16,9 +16,13 @@ a ``Decision``: the new state plus effects for the shell to carry out —
 a file or the network.
 
 Alerts of a clock are numbered by severity: level ``k`` for ``1 <= k <= W``
-is the warning at ``warn_at[k-1]``, level ``W+1`` the breach. ``level`` in the
-state is the most severe alert handled so far; a less severe one is never
-published after it (when several fall due at once only the most severe goes).
+is the warning at ``warn_at[k-1]``, level ``W+1`` the breach, and level
+``W+1+n`` escalation ``n`` (due when the business time used reaches the target
+plus the escalation's ``after``). Every level is one threshold of business time
+used, ascending (``clock_levels``), so they are all scheduled, folded and
+published alike. ``level`` in the state is the most severe alert handled so
+far; a less severe one is never published after it (when several fall due at
+once only the most severe goes).
 """
 
 from __future__ import annotations
@@ -170,6 +174,18 @@ def thresholds_us(target_us: int, warn_at: tuple[Fraction, ...]) -> tuple[int, .
     """Business time at which each level falls due: warnings (rounded up to
     the microsecond, so never early), then the breach."""
     return (*(-((-target_us * f.numerator) // f.denominator) for f in warn_at), target_us)
+
+
+def clock_levels(policy: Policy, targets: ClockTargets, metric: str) -> tuple[int, ...]:
+    """Business time at which each alert level of a clock falls due: the warnings, the breach, then each
+    escalation (the target plus its ``after``)."""
+    return policy.clock_levels(targets, metric, thresholds_us)
+
+
+def level_kind(policy: Policy, level: int) -> str:
+    """``warning``, ``breach`` or ``escalation`` for an alert level (see the module docstring)."""
+    breach = len(policy.warn_at) + 1
+    return "warning" if level < breach else "breach" if level == breach else "escalation"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -367,7 +383,7 @@ def next_wake(state: TicketState, policy: Policy) -> int | None:
 def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> ClockState:
     """``clock`` with ``due`` computed for its segments and current targets."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
-    levels = policy.thresholds(targets.target_us(metric), thresholds_us)
+    levels = clock_levels(policy, targets, metric)
     clock = _measured(clock, targets.calendar, levels)
     rest = levels[len(clock.reached) :]
     if clock.open_start is None:
@@ -496,7 +512,7 @@ def _stop(
     targets = targets_of(state, policy, metric)
     calendar = targets.calendar
     target = targets.target_us(metric)
-    levels = policy.thresholds(target, thresholds_us)
+    levels = clock_levels(policy, targets, metric)
     clock = _measured(state.clock(metric), calendar, levels)
     # Spans after the stop instant (an event that arrived late) no longer count: drop or clip
     # them, taking their business time off the running figure.
@@ -530,14 +546,16 @@ def _stop(
     # but stopped after its deadline. ``fell_due`` holds the instant each level fell due, None for
     # levels not reached by ``at``.
     fell_due: list[int | None] = [*reached, *([None] * (len(levels) - len(reached)))]
-    met = fell_due[-1] is None or fell_due[-1] >= at
+    warnings = len(policy.warn_at)
+    breached_at = fell_due[warnings]
+    met = breached_at is None or breached_at >= at
     retracts = [
         _alert_id(state.ticket_id, metric, level, policy)
         for level, _ in clock.published
-        if (level > len(policy.warn_at) and met) or (level <= len(policy.warn_at) and fell_due[level - 1] is None)
+        if (level <= warnings and fell_due[level - 1] is None) or (level > warnings and not _overdue(fell_due, level, at))
     ]
     state = _with_clock(state, metric, clock)
-    deadline = fell_due[-1] if fell_due[-1] is not None else calendar.add(at, target - used)
+    deadline = breached_at if breached_at is not None else calendar.add(at, target - used)
     record = _record(state, policy, metric, "outcome", at, clock, targets, deadline)
     record["status"] = "met" if met else "breached"
     record["used_seconds"] = used / 1_000_000
@@ -550,6 +568,13 @@ def _stop(
     return state
 
 
+def _overdue(fell_due: Sequence[int | None], level: int, at: int) -> bool:
+    """Tell whether a clock stopped at ``at`` had passed the breach or escalation ``level`` before it stopped
+    (a level the final targets do not have was never due)."""
+    due = fell_due[level - 1] if level <= len(fell_due) else None
+    return due is not None and due < at
+
+
 def _fire_due(
     state: TicketState,
     policy: Policy,
@@ -560,10 +585,9 @@ def _fire_due(
     event_at: int | None,
     fold_before: int | None = None,
 ) -> TicketState:
-    breach = len(policy.warn_at) + 1
     for metric in METRICS:
         clock = state.clock(metric)
-        if clock.stopped or clock.level >= breach:
+        if clock.stopped or clock.level >= len(clock.due):
             continue
         due = [
             (level, t)
@@ -594,20 +618,24 @@ def _publish_level(
     state: TicketState, policy: Policy, metric: str, level: int, fire: int, event_at: int | None,
     effects: list[Effect],
 ) -> TicketState:
-    breach = len(policy.warn_at) + 1
+    warnings = len(policy.warn_at)
     clock = state.clock(metric)
     at = fire if event_at is None else max(fire, event_at)
     clock = clock._replace(level=level, published=(*clock.published, (level, at)))
     state = _with_clock(state, metric, clock)
-    kind = "breach" if level == breach else "warning"
+    kind = level_kind(policy, level)
     targets = targets_of(state, policy, metric)
-    deadline = clock.due[-1]
+    deadline = clock.due[warnings] if len(clock.due) > warnings else None
     if deadline is None:  # paused short of the target: as if it ran on from `at`
         target = targets.target_us(metric)
         deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
     record = _record(state, policy, metric, kind, at, clock, targets, deadline)
     if kind == "warning":
         record["threshold"] = float(policy.warn_at[level - 1])
+    elif kind == "escalation":
+        n = level - warnings - 1
+        record["level"] = n
+        record["to"] = targets.escalations[n - 1].to
     effects.append(Publish(record))
     return state
 
@@ -623,7 +651,10 @@ def _with_clock(state: TicketState, metric: str, clock: ClockState) -> TicketSta
 
 
 def _alert_id(ticket_id: str, metric: str, level: int, policy: Policy) -> str:
-    if level > len(policy.warn_at):
+    warnings = len(policy.warn_at)
+    if level > warnings + 1:
+        return f"{ticket_id}:{metric}:escalation:{level - warnings - 1}"
+    if level == warnings + 1:
         return f"{ticket_id}:{metric}:breach"
     return f"{ticket_id}:{metric}:warning:{float(policy.warn_at[level - 1])}"
 

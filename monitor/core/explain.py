@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from monitor.core.calendar import BusinessCalendar, merge_spans
-from monitor.core.clock import METRICS, ClockState, TicketState, fire_times, targets_of, thresholds_us
+from monitor.core.clock import METRICS, ClockState, TicketState, clock_levels, fire_times, targets_of
 from monitor.core.durations import format_duration
 from monitor.core.errors import EventRejected
 from monitor.core.events import TicketEvent, parse_event
@@ -144,9 +144,11 @@ def _clock_timeline(state: TicketState, policy: Policy, metric: str, events: lis
         if i + 1 < len(segments):
             span.gap_after = _gap_reason(stop, segments[i + 1][0], events)
         spans.append(span)
-    levels_us = policy.thresholds(target, thresholds_us)
+    levels_us = clock_levels(policy, targets, metric)
     reached = fire_times(calendar, clock.segments, levels_us)
-    labels = [f"warning {float(f) * 100:g} %" for f in policy.warn_at] + ["breach (deadline)"]
+    labels = [f"warning {float(f) * 100:g} %" for f in policy.warn_at] + ["breach (deadline)"] + [
+        f"escalation {n} to {e.to}" for n, e in enumerate(targets.escalations, start=1)
+    ]
     mine = [r for r in records if r.get("metric") == metric]
     return ClockTimeline(metric, clock.priority, _calendar_name(policy, calendar), target, spans,
                          list(zip(labels, reached, strict=True)), sum(s.business_us for s in spans),

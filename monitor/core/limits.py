@@ -11,6 +11,10 @@ Input
     MAX_LATENCY_MS       a probe result's latency_ms
     MAX_COMMENT_LENGTH   characters of a rating's comment
 
+Per policy
+    MAX_ESCALATIONS      escalation levels in one list of the policy's ``escalations`` (per priority,
+                         ``default``, or an override's); each adds one alert level to a clock
+
 Per ticket
     DEDUP_WINDOW         event ids remembered for de-duplication (the most recent ones)
     MAX_EVENTS_PER_TICKET accepted events, after which only events that stop a clock are
@@ -39,6 +43,9 @@ LATEST = datetime(9960, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
 RANGE_TEXT = "1970-01-01..9960-12-31 (UTC)"
 MAX_LATENCY_MS = 86_400_000  # one day
 MAX_COMMENT_LENGTH = 4_000  # well inside MAX_EVENT_BYTES even as escaped JSON
+
+MAX_ESCALATIONS = 10
+MAX_ESCALATION_TO_LENGTH = 256  # characters of an escalation's `to`
 
 DEDUP_WINDOW = 1_000
 MAX_EVENTS_PER_TICKET = 10_000

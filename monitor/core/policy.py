@@ -1,4 +1,4 @@
-"""The SLA policy: calendars, targets per priority, warnings and overrides.
+"""The SLA policy: calendars, targets per priority, warnings, escalations and overrides.
 
 The YAML shape is a user-facing contract (see README). ``load_policy`` reads
 and validates a file and compiles it into a ``Policy`` the core can query
@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -34,6 +34,7 @@ from monitor.core.contracts import (
 )
 from monitor.core.durations import format_duration, parse_duration
 from monitor.core.errors import PolicyError, Problem
+from monitor.core.limits import MAX_ESCALATION_TO_LENGTH, MAX_ESCALATIONS
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
@@ -70,6 +71,17 @@ def _percent(value: Any) -> Decimal:
 Percent = Annotated[Decimal, BeforeValidator(_percent)]
 
 
+def _recipient(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"invalid recipient {value!r}: write a name such as team-lead")
+    if not 1 <= len(value) <= MAX_ESCALATION_TO_LENGTH:
+        raise ValueError(f"{len(value)} characters; the limit is 1-{MAX_ESCALATION_TO_LENGTH}")
+    return value
+
+
+Recipient = Annotated[str, BeforeValidator(_recipient)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -104,9 +116,18 @@ class MatchDoc(_Strict):
     priority: str | None = None
 
 
+class EscalationDoc(_Strict):
+    after: Duration  # business time past the target
+    to: Recipient
+
+
+Escalations = dict[str, list[EscalationDoc]]  # priority (or "default") -> levels, in order
+
+
 class OverrideDoc(_Strict):
     match: MatchDoc
-    targets: dict[str, TargetOverrideDoc]
+    targets: dict[str, TargetOverrideDoc] = Field(default_factory=dict)
+    escalations: Escalations | None = None
 
 
 class ServiceDoc(_Strict):
@@ -123,6 +144,7 @@ class PolicyDoc(_Strict):
     service_hours: str | None = None
     targets: dict[str, TargetDoc] = Field(min_length=1)
     warn_at: list[float] = Field(default_factory=lambda: [0.5, 0.75, 0.9])
+    escalations: Escalations = Field(default_factory=dict)
     overrides: list[OverrideDoc] = Field(default_factory=list)
     services: dict[str, ServiceDoc] = Field(default_factory=dict)
     maintenance: MaintenanceDoc = Field(default_factory=MaintenanceDoc)
@@ -133,13 +155,22 @@ class PolicyDoc(_Strict):
 # -- compiled policy (what the core uses) -----------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Escalation:
+    """One escalation level: due ``after_us`` of business time past the target, addressed ``to``."""
+
+    after_us: int
+    to: str
+
+
 @dataclass(frozen=True)
 class ClockTargets:
-    """The targets that apply to one ticket: its calendar and two durations."""
+    """The targets that apply to one ticket: its calendar, two durations and the escalations past them."""
 
     calendar: BusinessCalendar
     response_us: int
     resolution_us: int
+    escalations: tuple[Escalation, ...] = ()
 
     def target_us(self, metric: str) -> int:
         """Return the target duration of ``metric`` (response or resolution)."""
@@ -148,12 +179,13 @@ class ClockTargets:
 
 @dataclass(frozen=True)
 class Override:
-    """Replace some target fields for tickets matching all given fields."""
+    """Replace some target fields (and escalations) for tickets matching all given fields."""
 
     customer_id: str | None
     service_id: str | None
     priority: str | None
     targets: Mapping[str, TargetOverrideDoc]
+    escalations: Mapping[str, tuple[Escalation, ...]] | None = None  # None: the policy's apply
 
     def matches(self, priority: str, customer_id: str | None, service_id: str | None) -> bool:
         """Tell whether a ticket with these fields falls under this override."""
@@ -188,6 +220,7 @@ class Policy:
     targets: Mapping[str, TargetDoc]
     warn_at: tuple[Fraction, ...]
     overrides: tuple[Override, ...] = ()
+    escalations: Mapping[str, tuple[Escalation, ...]] = field(default_factory=dict)  # priority or "default"
     services: Mapping[str, ServiceTarget] = field(default_factory=dict)
     min_notice_us: int = 24 * 3600 * 1_000_000
     contracts: Mapping[str, Contract] = field(default_factory=dict)
@@ -196,6 +229,7 @@ class Policy:
         default_factory=dict, repr=False
     )
     _levels: dict[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    _clock_levels: dict[tuple[int, tuple[Escalation, ...]], tuple[int, ...]] = field(default_factory=dict, repr=False)
 
     def thresholds(
         self, target_us: int, compute: Callable[[int, tuple[Fraction, ...]], tuple[int, ...]]
@@ -205,6 +239,27 @@ class Policy:
         if found is None:
             found = self._levels[target_us] = compute(target_us, self.warn_at)
         return found
+
+    def clock_levels(
+        self, targets: ClockTargets, metric: str, compute: Callable[[int, tuple[Fraction, ...]], tuple[int, ...]]
+    ) -> tuple[int, ...]:
+        """The alert levels of one clock, as business time used (ascending): the warnings and the target
+        (``thresholds``), then the target plus each escalation's ``after``."""
+        target = targets.target_us(metric)
+        if not targets.escalations:
+            return self.thresholds(target, compute)
+        key = (target, targets.escalations)
+        found = self._clock_levels.get(key)
+        if found is None:
+            found = (*self.thresholds(target, compute), *(target + e.after_us for e in targets.escalations))
+            self._clock_levels[key] = found
+        return found
+
+    @property
+    def max_escalations(self) -> int:
+        """The most escalation levels any clock can have under this policy."""
+        lists = [*self.escalations.values(), *(e for o in self.overrides for e in (o.escalations or {}).values())]
+        return max((len(levels) for levels in lists), default=0)
 
     @property
     def report_zone(self) -> ZoneInfo:
@@ -233,6 +288,7 @@ class Policy:
         base = self.targets[priority]
         calendar, response, resolution = base.calendar, base.response, base.resolution
         ooh = base.out_of_hours
+        escalations = _escalations_of(self.escalations, priority) or ()
         for override in self.overrides:
             if override.matches(priority, customer_id, service_id):
                 part = override.targets.get(priority)
@@ -241,14 +297,23 @@ class Policy:
                     response = part.response or response
                     resolution = part.resolution or resolution
                     ooh = _merge_part(ooh, part.out_of_hours)
+                if override.escalations is not None:
+                    own = _escalations_of(override.escalations, priority)
+                    escalations = own if own is not None else escalations
                 break
         if not in_hours and ooh is not None:
             calendar = ooh.calendar or calendar
             response = ooh.response or response
             resolution = ooh.resolution or resolution
-        result = ClockTargets(self.calendars[calendar], response, resolution)
+        result = ClockTargets(self.calendars[calendar], response, resolution, escalations)
         self._cache[key] = result
         return result
+
+
+def _escalations_of(escalations: Mapping[str, tuple[Escalation, ...]], priority: str) -> tuple[Escalation, ...] | None:
+    """A priority's escalations from one list (its own, else ``default``); None when it names neither."""
+    found = escalations.get(priority)
+    return found if found is not None else escalations.get("default")
 
 
 def _merge_part(base: TargetPartDoc | None, top: TargetPartDoc | None) -> TargetPartDoc | None:
@@ -335,6 +400,8 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
             )
         if match.priority is not None and match.priority not in doc.targets:
             problems.append(Problem(f"overrides.{i}.match.priority", f"unknown priority {match.priority!r}"))
+        if not override.targets and override.escalations is None:
+            problems.append(Problem(f"overrides.{i}", "give targets, escalations or both"))
         for priority, part in override.targets.items():
             path = f"overrides.{i}.targets.{priority}"
             if priority not in doc.targets:
@@ -356,6 +423,12 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
         else:
             fractions.append(fraction)
 
+    escalations = _compile_escalations(doc.escalations, "escalations", doc.targets, problems)
+    override_escalations = [
+        None if o.escalations is None else _compile_escalations(o.escalations, f"overrides.{i}.escalations", doc.targets, problems)
+        for i, o in enumerate(doc.overrides)
+    ]
+
     services: dict[str, ServiceTarget] = {}
     for name, service in doc.services.items():
         try:
@@ -375,9 +448,10 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
         targets=doc.targets,
         warn_at=tuple(sorted(fractions)),
         overrides=tuple(
-            Override(o.match.customer_id, o.match.service_id, o.match.priority, o.targets)
-            for o in doc.overrides
+            Override(o.match.customer_id, o.match.service_id, o.match.priority, o.targets, own)
+            for o, own in zip(doc.overrides, override_escalations, strict=True)
         ),
+        escalations=escalations,
         services=services,
         min_notice_us=doc.maintenance.min_notice,
         contracts=contracts,
@@ -385,18 +459,70 @@ def _compile(doc: PolicyDoc, source: str, problems: list[Problem]) -> Policy:
     )
 
 
-def _effective_targets(doc: PolicyDoc) -> Iterator[tuple[str, str, str, int]]:
-    """Every (path, calendar, metric, duration) a ticket can be measured against, as ``targets_for`` merges
-    them; ``path`` names the field that supplied the duration (or the calendar, when only that changed)."""
+def _compile_escalations(
+    docs: Escalations, path: str, priorities: Mapping[str, object], problems: list[Problem]
+) -> dict[str, tuple[Escalation, ...]]:
+    """Check one ``escalations`` mapping (known priorities or ``default``, bounded, increasing) and compile it."""
+    out: dict[str, tuple[Escalation, ...]] = {}
+    for key, levels in docs.items():
+        where = f"{path}.{key}"
+        if key not in priorities and key != "default":
+            known = ", ".join(priorities)
+            problems.append(Problem(where, f"unknown priority {key!r} (targets define: {known}; or use default)"))
+            continue
+        if len(levels) > MAX_ESCALATIONS:
+            problems.append(Problem(where, f"{len(levels)} escalation levels; the limit is {MAX_ESCALATIONS}"))
+            continue
+        for i in range(1, len(levels)):
+            before, after = levels[i - 1].after, levels[i].after
+            if after <= before:
+                problems.append(Problem(
+                    f"{where}.{i}.after",
+                    f"{format_duration(after)} is not later than the level before it ({format_duration(before)}): "
+                    "list escalations by increasing after",
+                ))
+        out[key] = tuple(Escalation(level.after, level.to) for level in levels)
+    return out
+
+
+class _Measured(NamedTuple):
+    """A duration a clock can be measured against, and the field that supplied it."""
+
+    path: str
+    calendar: str
+    metric: str
+    duration: int
+    last_escalation: tuple[str, int] | None  # path of the last escalation's `after` and its value, if any
+
+
+def _escalation_doc(docs: Escalations | None, priority: str, prefix: str) -> tuple[str, list[EscalationDoc]] | None:
+    """A priority's escalation list in one mapping (its own, else ``default``) and its path; None if neither."""
+    if docs is None:
+        return None
+    for key in (priority, "default"):
+        if key in docs:
+            return f"{prefix}.{key}", docs[key]
+    return None
+
+
+def _effective_targets(doc: PolicyDoc) -> Iterator[_Measured]:
+    """Every duration a ticket can be measured against, as ``targets_for`` merges them, with the last escalation
+    past it; ``path`` names the field that supplied the duration (or the calendar, when only that changed)."""
     for priority, base in doc.targets.items():
-        parts: list[tuple[str, TargetPartDoc | None, TargetPartDoc | None]] = [
-            (f"targets.{priority}", None, base.out_of_hours)
+        default = _escalation_doc(doc.escalations, priority, "escalations")
+        parts: list[tuple[str, TargetPartDoc | None, TargetPartDoc | None, tuple[str, list[EscalationDoc]] | None]] = [
+            (f"targets.{priority}", None, base.out_of_hours, default)
         ]
         for i, override in enumerate(doc.overrides):
             found = override.targets.get(priority)
-            if found is not None:
-                parts.append((f"overrides.{i}.targets.{priority}", found, _merge_part(base.out_of_hours, found.out_of_hours)))
-        for prefix, part, ooh in parts:
+            own = _escalation_doc(override.escalations, priority, f"overrides.{i}.escalations")
+            if found is not None or own is not None:
+                ooh = _merge_part(base.out_of_hours, found.out_of_hours) if found is not None else base.out_of_hours
+                parts.append((f"overrides.{i}.targets.{priority}", found, ooh, own if own is not None else default))
+        for prefix, part, ooh, escalations in parts:
+            last = None
+            if escalations is not None and escalations[1]:
+                last = (f"{escalations[0]}.{len(escalations[1]) - 1}.after", escalations[1][-1].after)
             for metric in ("response", "resolution"):
                 calendar, duration = base.calendar, getattr(base, metric)
                 path = f"targets.{priority}.{metric}"
@@ -406,13 +532,13 @@ def _effective_targets(doc: PolicyDoc) -> Iterator[tuple[str, str, str, int]]:
                         duration, path = getattr(part, metric), f"{prefix}.{metric}"
                     elif part.calendar:
                         path = f"{prefix}.calendar"
-                yield path, calendar, metric, duration
+                yield _Measured(path, calendar, metric, duration, last)
                 if ooh is not None:
                     if getattr(ooh, metric):
                         duration, path = getattr(ooh, metric), f"{prefix}.out_of_hours.{metric}"
                     elif ooh.calendar:
                         path = f"{prefix}.out_of_hours.calendar"
-                    yield path, ooh.calendar or calendar, metric, duration
+                    yield _Measured(path, ooh.calendar or calendar, metric, duration, last)
 
 
 def _check_horizon(doc: PolicyDoc, calendars: Mapping[str, BusinessCalendar], problems: list[Problem]) -> None:
@@ -428,17 +554,29 @@ def _check_horizon(doc: PolicyDoc, calendars: Mapping[str, BusinessCalendar], pr
     if problems:
         return
     seen: set[tuple[str, str, int]] = set()
-    for path, calendar_name, _, duration in _effective_targets(doc):
-        if (path, calendar_name, duration) in seen:
+    for path, calendar_name, _, duration, last in _effective_targets(doc):
+        if (path, calendar_name, duration) not in seen:
+            seen.add((path, calendar_name, duration))
+            floor = calendars[calendar_name].business_floor_us(HORIZON_DAYS)
+            if duration > floor:
+                problems.append(Problem(
+                    path,
+                    f"{format_duration(duration)} of calendar {calendar_name!r} cannot be guaranteed within the "
+                    f"supported horizon of {HORIZON_DAYS} days (twenty years): any twenty years of it hold at least "
+                    f"{format_duration(floor)}, so use a target of at most that",
+                ))
+                continue
+        if last is None or (last[0], calendar_name, duration + last[1]) in seen:
             continue
-        seen.add((path, calendar_name, duration))
+        seen.add((last[0], calendar_name, duration + last[1]))
         floor = calendars[calendar_name].business_floor_us(HORIZON_DAYS)
-        if duration > floor:
+        if duration + last[1] > floor:
             problems.append(Problem(
-                path,
-                f"{format_duration(duration)} of calendar {calendar_name!r} cannot be guaranteed within the supported "
-                f"horizon of {HORIZON_DAYS} days (twenty years): any twenty years of it hold at least "
-                f"{format_duration(floor)}, so use a target of at most that",
+                last[0],
+                f"target {format_duration(duration)} ({path}) plus {format_duration(last[1])} of calendar "
+                f"{calendar_name!r} cannot be guaranteed within the supported horizon of {HORIZON_DAYS} days (twenty "
+                f"years): any twenty years of it hold at least {format_duration(floor)}, so keep target plus after "
+                "at most that",
             ))
 
 

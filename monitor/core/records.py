@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from monitor.core.limits import MAX_ESCALATION_TO_LENGTH, MAX_ESCALATIONS
+
 Metric = Literal["response", "resolution"]
 
 
@@ -44,6 +46,17 @@ class SlaBreach(_Record):
     type: Literal["sla.breach"]
 
 
+class SlaEscalation(_Record):
+    """A breached clock is still open a policy's escalation ``after`` past its target: escalate to ``to``."""
+
+    type: Literal["sla.escalation"]
+    id: str = Field(description="Stable id: ticket:metric:escalation:level; consumers deduplicate by it.")
+    level: int = Field(ge=1, le=MAX_ESCALATIONS, description="Escalation number, 1 for the first after the breach; "
+                       "the id ends in it.")
+    to: str = Field(min_length=1, max_length=MAX_ESCALATION_TO_LENGTH,
+                    description="Who the policy escalates this level to (its escalations[].to).")
+
+
 class SlaOutcome(_Record):
     """A clock stopped: was the target met?"""
 
@@ -54,7 +67,8 @@ class SlaOutcome(_Record):
     retracts: list[str] | None = Field(
         default=None,
         description="Ids of alerts published earlier that the final event times prove wrong "
-        "(e.g. an acknowledgement that arrived late but happened before the deadline).",
+        "(e.g. an acknowledgement that arrived late but happened before the deadline: its breach and "
+        "escalations; or before an escalation fell due: that escalation).",
     )
 
 
@@ -170,6 +184,6 @@ class SlaRating(BaseModel):
     service_id: str | None = None
 
 
-SlaRecord = Annotated[SlaWarning | SlaBreach | SlaOutcome, Field(discriminator="type")]
-RECORD_TYPES = (SlaWarning, SlaBreach, SlaOutcome, SlaRating, SlaDeadLetter)
+SlaRecord = Annotated[SlaWarning | SlaBreach | SlaEscalation | SlaOutcome, Field(discriminator="type")]
+RECORD_TYPES = (SlaWarning, SlaBreach, SlaEscalation, SlaOutcome, SlaRating, SlaDeadLetter)
 SERVICE_RECORD_TYPES = (ServiceWarning, ServiceBreach, ServiceOutcome)

@@ -1,6 +1,6 @@
 """Ticket-clock figures kept up to date as states are recorded, so a scrape costs nothing per open clock.
 
-``ClockIndex`` holds, per (priority, metric) and alert level, a ``DueCounter``:
+``ClockIndex`` holds, per (priority, metric, number of levels) and alert level, a ``DueCounter``:
 the due instants of that level of every open clock, split at a frontier (the
 last scrape's ``now``) into a count of instants already passed and a min-heap
 of those still ahead. A scrape moves the frontier forward by popping what fell
@@ -14,7 +14,11 @@ The figures equal ``metrics.clock_figures`` over the same clocks (a property
 test pins it), given what the core guarantees of a clock's due instants: they
 ascend with the level, and a level that cannot be reached (a paused clock) has
 None, as every level after it. Hence a clock past its deadline is past every
-warning, and "at risk at level k" is "level k passed" minus "breached".
+warning, and "at risk at level k" is "level k passed" minus "breached". The
+levels are the warnings, the breach, then the clock's escalations, whose
+number may differ between clocks of one (priority, metric) (an override):
+clocks are grouped by how many levels they have, so a ticket's entry stays a
+flat tuple of exactly its instants.
 """
 
 from __future__ import annotations
@@ -128,6 +132,7 @@ class ClockFigures:
     at_risk: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     breached: Counter[tuple[str, str]] = field(default_factory=Counter)
     next_deadline: dict[tuple[str, str], int] = field(default_factory=dict)
+    escalated: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (priority, metric, level) passed
 
 
 class ClockIndex:
@@ -139,9 +144,9 @@ class ClockIndex:
 
     def __init__(self, thresholds: Sequence[str] = ()) -> None:
         self.thresholds = tuple(thresholds)  # the policy's warn_at as metric labels
-        self._width = len(self.thresholds) + 1  # warnings, then the breach
-        self._kinds: list[tuple[str, str]] = []  # index -> (priority, metric)
-        self._kind_of: dict[tuple[str, str], int] = {}
+        self._width = len(self.thresholds) + 1  # warnings, then the breach (escalations follow, per kind)
+        self._kinds: list[tuple[str, str, int]] = []  # index -> (priority, metric, levels)
+        self._kind_of: dict[tuple[str, str, int], int] = {}
         self._open: list[int] = []
         self._levels: list[list[DueCounter]] = []
         self._tickets: dict[bytes, tuple[int | None, ...]] = {}  # key -> (kind, due per level, kind, ...)
@@ -181,41 +186,44 @@ class ClockIndex:
             self._tickets[key] = flat
 
     def figures(self, now: int) -> ClockFigures:
-        """Open, at-risk (cumulative per threshold) and breached clocks, and the next deadlines, at ``now``."""
+        """Open, at-risk (cumulative per threshold), breached and escalated (cumulative per level) clocks, and
+        the next deadlines, at ``now``."""
         out = ClockFigures()
         last = self._width - 1
-        for kind, (priority, metric) in enumerate(self._kinds):
+        for kind, (priority, metric, _) in enumerate(self._kinds):
             counters = self._levels[kind]
             key = (priority, metric)
-            out.open[key] = self._open[kind]
+            out.open[key] += self._open[kind]
             breached = counters[last].passed_by(now)
-            out.breached[key] = breached
+            out.breached[key] += breached
             for threshold, counter in zip(self.thresholds, counters, strict=False):
-                out.at_risk[(priority, metric, threshold)] = counter.passed_by(now) - breached
+                out.at_risk[(priority, metric, threshold)] += counter.passed_by(now) - breached
+            for level, counter in enumerate(counters[last + 1 :], start=1):
+                out.escalated[(priority, metric, str(level))] += counter.passed_by(now)
             deadline = counters[last].first_after(now)
-            if deadline is not None:
+            if deadline is not None and (key not in out.next_deadline or deadline < out.next_deadline[key]):
                 out.next_deadline[key] = deadline
         return out
 
     def _flatten(self, views: Sequence[ClockView]) -> tuple[int | None, ...]:
-        width = self._width
         flat: list[int | None] = []
         for priority, metric, due in views:
-            kind = self._kind_of.get((priority, metric))
+            width = max(self._width, len(due))
+            kind = self._kind_of.get((priority, metric, width))
             if kind is None:
-                kind = self._kind_of[priority, metric] = len(self._kinds)
-                self._kinds.append((priority, metric))
+                kind = self._kind_of[priority, metric, width] = len(self._kinds)
+                self._kinds.append((priority, metric, width))
                 self._open.append(0)
                 self._levels.append([DueCounter() for _ in range(width)])
-            warnings = list(due[:-1][: width - 1])
-            flat += [kind, *warnings, *([None] * (width - 1 - len(warnings))), due[-1] if due else None]
+            flat += [kind, *due, *([None] * (width - len(due)))]
         return tuple(flat)
 
     def _apply(self, flat: tuple[int | None, ...], sign: int) -> None:
-        width = self._width
-        for start in range(0, len(flat), width + 1):
+        start = 0
+        while start < len(flat):
             kind = flat[start]
             assert kind is not None
+            width = self._kinds[kind][2]
             self._open[kind] += sign
             for counter, at in zip(self._levels[kind], flat[start + 1 : start + 1 + width], strict=True):
                 if at is not None:
@@ -223,3 +231,4 @@ class ClockIndex:
                         counter.add(at)
                     else:
                         counter.remove(at)
+            start += width + 1

@@ -49,23 +49,29 @@ class Snapshot:
 
 
 def clock_figures(clocks: Iterable[tuple[ClockView, ...]], policy: Policy, now_us: int) -> ClockFigures:
-    """Count open, at-risk (cumulative per threshold) and breached clocks; find the next deadlines.
+    """Count open, at-risk (cumulative per threshold), breached and escalated (cumulative per level) clocks;
+    find the next deadlines.
 
-    A scan of every clock: the reference ``ClockIndex.figures`` is tested against.
+    A scan of every clock: the reference ``ClockIndex.figures`` is tested against. A clock's due instants are
+    its warnings, its deadline, then its escalations.
     """
     figures = ClockFigures()
     thresholds = [str(float(f)) for f in policy.warn_at]
+    warnings = len(thresholds)
     for views in clocks:
         for priority, metric, due in views:
             key = (priority, metric)
             figures.open[key] += 1
-            if not due:
+            if len(due) <= warnings:
                 continue
-            deadline = due[-1]
+            deadline = due[warnings]
             if deadline is not None and deadline <= now_us:
                 figures.breached[key] += 1
+                for level, at in enumerate(due[warnings + 1 :], start=1):
+                    if at is not None and at <= now_us:
+                        figures.escalated[(priority, metric, str(level))] += 1
                 continue
-            for threshold, at in zip(thresholds, due[:-1], strict=False):
+            for threshold, at in zip(thresholds, due[:warnings], strict=False):
                 if at is not None and at <= now_us:
                     figures.at_risk[(priority, metric, threshold)] += 1
             if deadline is not None and (key not in figures.next_deadline or deadline < figures.next_deadline[key]):
@@ -142,11 +148,17 @@ class StateCollector(Collector):
         deadline = GaugeMetricFamily(
             "sla_next_deadline_timestamp_seconds", "Earliest deadline among running clocks not yet breached.",
             labels=["priority", "metric"])
+        escalated = GaugeMetricFamily(
+            "sla_escalated_open_clocks", "Open clocks past escalation `level` of the policy (cumulative: a clock "
+            "past level 2 counts at levels 1 and 2).", labels=["priority", "metric", "level"])
         thresholds = [str(float(f)) for f in self.policy.warn_at]
+        levels = [str(n) for n in range(1, self.policy.max_escalations + 1)]
         for priority in self.policy.priorities:
             for metric in METRICS:
                 open_.add_metric([priority, metric], figures.open[(priority, metric)])
                 breached.add_metric([priority, metric], figures.breached[(priority, metric)])
+                for level in levels:
+                    escalated.add_metric([priority, metric, level], figures.escalated[(priority, metric, level)])
                 for threshold in thresholds:
                     at_risk.add_metric([priority, metric, threshold], figures.at_risk[(priority, metric, threshold)])
                 if (priority, metric) in figures.next_deadline:
@@ -160,7 +172,7 @@ class StateCollector(Collector):
             for metric in METRICS:
                 for outcome in ("met", "breached"):
                     outcomes.add_metric([priority, metric, outcome, period], counts[f"{priority}|{metric}|{outcome}"])
-        yield from (open_, at_risk, breached, deadline, outcomes)
+        yield from (open_, at_risk, breached, escalated, deadline, outcomes)
 
     def _services(self, snap: Snapshot) -> Iterator[Metric]:
         def gauge(name: str, text: str, *extra: str) -> GaugeMetricFamily:
@@ -217,6 +229,8 @@ class Metrics:
                                     ["metric", "threshold"], registry=r)
         self.breaches = PromCounter("sla_breaches_published", "sla.breach records acknowledged by the broker.",
                                     ["metric"], registry=r)
+        self.escalations = PromCounter("sla_escalations_published", "sla.escalation records acknowledged by the "
+                                       "broker, by escalation level.", ["metric", "level"], registry=r)
         self.ratings = PromCounter("sla_ratings_published", "sla.rating records (customer ratings) acknowledged "
                                    "by the broker, by score.", ["score"], registry=r)
         self.outcomes = PromCounter("sla_outcomes_published", "sla.outcome records acknowledged by the broker.",
@@ -241,6 +255,9 @@ class Metrics:
             self.breaches.labels(metric)
             for threshold in thresholds:
                 self.warnings.labels(metric, threshold)
+        for metric in METRICS:
+            for level in range(1, self.policy.max_escalations + 1):
+                self.escalations.labels(metric, str(level))
         for outcome in ("met", "breached"):
             for priority in self.policy.priorities:
                 for metric in METRICS:
@@ -249,7 +266,7 @@ class Metrics:
                 self.outcomes.labels("", "availability", outcome)
         for reason in ("malformed", "rejected", "duplicate", "internal"):
             self.dead_letters.labels(reason)
-        for kind in ("warning", "breach"):
+        for kind in ("warning", "breach", *(("escalation",) if self.policy.max_escalations else ())):
             self.lateness.labels(kind)
         for score in range(1, 6):
             self.ratings.labels(str(score))
@@ -277,6 +294,8 @@ class Metrics:
             self.warnings.labels(metric, str(record["threshold"])).inc()
         elif kind == "sla.breach":
             self.breaches.labels(metric).inc()
+        elif kind == "sla.escalation":
+            self.escalations.labels(metric, str(record["level"])).inc()
         elif kind == "sla.outcome":
             self.outcomes.labels(record.get("priority", ""), metric, record["status"]).inc()
             return

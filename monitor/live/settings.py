@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         "count as the ticket topic)."
     )
     topic_warnings: str = Field("sla.warnings", description="Output topic of breach warnings.")
-    topic_breaches: str = Field("sla.breaches", description="Output topic of breaches.")
+    topic_breaches: str = Field("sla.breaches", description="Output topic of breaches and escalations.")
     topic_outcomes: str = Field("sla.outcomes", description="Output topic of clock outcomes.")
     topic_dead_letter: str = Field("sla.dead-letter", description="Output topic of input that could not be used.")
     topic_clocks: str = Field(
@@ -115,12 +115,57 @@ class Settings(BaseSettings):
         "row, a year of history). Topics that already exist keep theirs (see docs/deploy.md)."
     )
 
+    # -- alerts through Alertmanager (sla-monitor notify) --
+    alertmanager_url: str = Field(
+        "http://127.0.0.1:9093", pattern=r"^https?://[^\s/]+(/\S*)?$",
+        description="Alertmanager base URL of `sla-monitor notify` (alerts go to <url>/api/v2/alerts)."
+    )
+    alertmanager_resolve_timeout_s: float = Field(
+        300.0, gt=0, description="Alertmanager's resolve_timeout (seconds; its default is 5 m): an alert not "
+        "re-posted for this long ends there. Keep it equal to the Alertmanager configuration's."
+    )
+    notify_repost_s: float = Field(
+        60.0, gt=0, description="How often `sla-monitor notify` re-posts every firing alert (seconds); at most "
+        "half of alertmanager_resolve_timeout_s, so one lost post does not end an alert."
+    )
+    notify_max_firing: int = Field(
+        100_000, ge=1, description="Most firing alerts the notifier keeps (and re-posts). One beyond is posted "
+        "once, not re-posted, and counted in sla_notify_untracked_alerts_total; it then ends in Alertmanager "
+        "after resolve_timeout."
+    )
+    notify_board_url: str = Field(
+        "http://127.0.0.1:8080", pattern=r"^https?://\S+$",
+        description="Address of the on-call board (`sla-monitor board`); each alert's generatorURL is "
+        "<url>/?ticket=<id>."
+    )
+    notify_web_host: str = Field(
+        "0.0.0.0", description="Interface of the notifier's web port (/health/live, /health/ready, /metrics; "
+        "no ticket data). Bind 127.0.0.1 on a shared host."
+    )
+    notify_web_port: int = Field(6067, description="Port of the notifier's /health/live, /health/ready and /metrics.")
+
+    @model_validator(mode="after")
+    def _repost_inside_resolve_timeout(self) -> Settings:
+        if self.notify_repost_s > self.alertmanager_resolve_timeout_s / 2:
+            raise ValueError(
+                f"notify_repost_s ({self.notify_repost_s:g}) must be at most half of "
+                f"alertmanager_resolve_timeout_s ({self.alertmanager_resolve_timeout_s:g}), or alerts end in "
+                "Alertmanager between two re-posts"
+            )
+        return self
+
+    @property
+    def notify_group(self) -> str:
+        """Consumer group of `sla-monitor notify` (offsets committed for lag; it always re-reads the topics)."""
+        return f"{self.app_id}-notify"
+
     @property
     def output_topics(self) -> dict[str, str]:
         """Record type -> topic name."""
         return {
             "sla.warning": self.topic_warnings,
             "sla.breach": self.topic_breaches,
+            "sla.escalation": self.topic_breaches,  # escalations follow their breach
             "sla.outcome": self.topic_outcomes,
             "sla.rating": self.topic_outcomes,  # customer ratings travel with the outcomes
         }

@@ -114,3 +114,21 @@ def test_policy_check_refuses_invalid(tmp_path: Path, capsys: pytest.CaptureFixt
     bad.write_text(POLICY_YAML.replace("warn_at: [0.5, 0.75, 0.9]", "warn_at: [1.5]"))
     assert main(["policy", "check", str(bad)]) == 2
     assert f"{bad}: warn_at.0: 1.5 is outside (0, 1)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "env", "message"), [
+    (["notify", "--alertmanager", "localhost:9093"], {}, "SLA_ALERTMANAGER_URL"),  # no scheme
+    (["notify"], {"SLA_NOTIFY_REPOST_S": "200"}, "must be at most half of alertmanager_resolve_timeout_s"),
+    (["notify"], {"SLA_NOTIFY_BOARD_URL": "board"}, "SLA_NOTIFY_BOARD_URL"),
+])
+def test_notify_refuses_unusable_settings_with_exit_2(argv: list[str], env: dict[str, str], message: str,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A bad Alertmanager or board URL, or re-posts too rare for the resolve timeout: one line, exit 2, nothing started."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sla-monitor: invalid settings: ")
+    assert message in err
+    assert "Traceback" not in err

@@ -139,3 +139,24 @@ def test_every_clock_record_of_the_example_file_conforms_to_its_schema() -> None
     assert [r for r in items if r["type"] != "sla.clock"] == [
         r for r in replay_lines(policy, lines) if not isinstance(r, Rejection)]
     assert json.dumps(records)  # JSON-ready
+
+
+def test_an_escalated_clock_shows_its_escalation_level_and_keeps_the_breach_deadline() -> None:
+    """With escalations 10 and 20 minutes past the target, the record names escalation:1 then escalation:2; the
+    deadline stays the breach instant and next_due is the next escalation until the last."""
+    from monitor.core.policy import parse_policy
+    from tests.conftest import POLICY_YAML
+
+    policy = parse_policy(POLICY_YAML + "escalations:\n  default: [{after: 10m, to: team-lead}, {after: 20m, to: "
+                          "duty-manager}]\n", "escalations.yaml")
+    records = clocks(policy, event_json("opened", "T", "2026-11-30T09:00:00", priority="P2"),
+                     until="2026-11-30T09:55:00")
+    response = [(r["updated_at"][11:19], r["clocks"]["response"]["level"], r["clocks"]["response"]["deadline"],
+                 r["clocks"]["response"]["next_due"]) for r in records][-3:]
+    assert response == [
+        ("09:30:00", "breach", "2026-11-30T09:30:00+08:00", "2026-11-30T09:40:00+08:00"),
+        ("09:40:00", "escalation:1", "2026-11-30T09:30:00+08:00", "2026-11-30T09:50:00+08:00"),
+        ("09:50:00", "escalation:2", "2026-11-30T09:30:00+08:00", None),
+    ]
+    for record in records:
+        SlaClock.model_validate(record)

@@ -52,8 +52,8 @@ def _documents() -> list[tuple[Path, dict[str, Any]]]:
     return [(path, doc) for path in sorted(K8S.glob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
-def _kind(kind: str) -> dict[str, Any]:
-    [doc] = [d for _, d in _documents() if d["kind"] == kind]
+def _kind(kind: str, name: str | None = None) -> dict[str, Any]:
+    [doc] = [d for _, d in _documents() if d["kind"] == kind and name in (None, d["metadata"]["name"])]
     return doc
 
 
@@ -341,7 +341,7 @@ PODMONITOR_ENDPOINT_FIELDS = {"port", "portNumber", "path", "scheme", "interval"
 
 def test_pod_monitor_scrapes_the_workers_metrics() -> None:
     """The PodMonitor uses known fields only, selects the worker pods and scrapes /metrics on the named port."""
-    monitor = _kind("PodMonitor")
+    monitor = _kind("PodMonitor", "sla-monitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert set(monitor) == {"apiVersion", "kind", "metadata", "spec"}
     assert set(monitor["spec"]) <= PODMONITOR_SPEC_FIELDS, set(monitor["spec"]) - PODMONITOR_SPEC_FIELDS
@@ -366,7 +366,7 @@ def test_compose_board_serves_its_page_on_every_interface_after_kafka() -> None:
 
 def test_board_deployment_and_service_reach_its_port_with_probes() -> None:
     """The board's Deployment runs `board` bound to every interface, probed on /health/*, reached by its Service."""
-    deployment = _kind("Deployment")
+    deployment = _kind("Deployment", "sla-monitor-board")
     assert deployment["metadata"]["name"] == "sla-monitor-board"
     pod = deployment["spec"]["template"]
     [container] = pod["spec"]["containers"]
@@ -384,7 +384,7 @@ def test_board_deployment_and_service_reach_its_port_with_probes() -> None:
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     assert service["spec"]["ports"][0]["targetPort"] == port["name"]
     # Not scraped as a worker: the PodMonitor selects the worker component only.
-    assert _kind("PodMonitor")["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "worker"
+    assert _kind("PodMonitor", "sla-monitor")["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "worker"
 
 
 def test_kustomization_lists_every_manifest() -> None:
@@ -395,6 +395,60 @@ def test_kustomization_lists_every_manifest() -> None:
     assert sorted(kustomization["resources"]) == sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
     for _, doc in _documents():
         assert "namespace" not in doc.get("metadata", {}), doc["kind"]
+
+
+# -- sla-monitor notify ---------------------------------------------------------------------------
+
+
+def _alertmanager_resolve_timeout_s() -> float:
+    text = yaml.safe_load((REPO / "deploy" / "prometheus" / "alertmanager.yml").read_text())["global"]["resolve_timeout"]
+    match = re.fullmatch(r"(\d+)([smh])", text)
+    assert match, text
+    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def test_compose_notifier_posts_to_the_stacks_alertmanager_after_it_and_a_worker_are_healthy() -> None:
+    """The notify service runs `notify --alertmanager http://alertmanager:9093`, checks its own port's health,
+    starts after Alertmanager and a worker, and Prometheus scrapes it."""
+    services = _compose()["services"]
+    notify = services["notify"]
+    assert notify["command"][:3] == ["notify", "--alertmanager", "http://alertmanager:9093"]
+    assert notify["environment"]["SLA_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    port = Settings.model_fields["notify_web_port"].default
+    assert f"127.0.0.1:{port}/health/live" in " ".join(notify["healthcheck"]["test"])
+    assert {"alertmanager", "worker-1"} <= set(notify["depends_on"])
+    assert "--cluster.listen-address=" in services["alertmanager"]["command"]
+    prometheus = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = {t for job in prometheus["scrape_configs"] for c in job.get("static_configs", []) for t in c["targets"]}
+    assert f"notify:{port}" in targets
+    assert Settings.model_fields["alertmanager_resolve_timeout_s"].default == _alertmanager_resolve_timeout_s()
+
+
+def test_kubernetes_notifier_is_a_probed_deployment_scraped_by_its_pod_monitor() -> None:
+    """The notify Deployment runs `notify` on the settings' port with health probes, the Kafka secret, a resolve
+    timeout equal to the Alertmanager example's, and a PodMonitor of its own selects it."""
+    deployment = _kind("Deployment", "sla-monitor-notify")
+    pod = deployment["spec"]["template"]
+    [container] = pod["spec"]["containers"]
+    assert container["args"] == ["notify"]
+    [port] = container["ports"]
+    assert (port["name"], port["containerPort"]) == ("http", Settings.model_fields["notify_web_port"].default)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert set(env) <= SETTINGS
+    assert env["SLA_ALERTMANAGER_URL"].startswith("http")
+    assert float(env["SLA_ALERTMANAGER_RESOLVE_TIMEOUT_S"]) == _alertmanager_resolve_timeout_s()
+    assert {"secretRef": {"name": _kind("Secret")["metadata"]["name"]}} in container["envFrom"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    monitor = _kind("PodMonitor", "sla-monitor-notify")
+    assert set(monitor["spec"]) <= PODMONITOR_SPEC_FIELDS
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    assert not monitor["spec"]["selector"]["matchLabels"].items() <= \
+        _kind("StatefulSet")["spec"]["template"]["metadata"]["labels"].items(), "it must not scrape the workers"
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
 
 
 # -- monthly contract report -------------------------------------------------------------------

@@ -119,6 +119,50 @@ def test_alertmanager_routes_pages_and_tickets_apart(labels: list[str], receiver
          f"--verify.receivers={receiver}", *labels)
 
 
+NOTIFY = ["ticket_id=T-1", "metric=response", "priority=P1", "customer=acme"]  # labels of `sla-monitor notify`
+
+
+@pytest.mark.parametrize(("labels", "receiver"), [
+    (["alertname=SlaWarning", "severity=warning", *NOTIFY], "service-desk"),
+    (["alertname=SlaBreach", "severity=critical", *NOTIFY], "on-call"),
+    (["alertname=SlaEscalation", "severity=critical", "escalation_to=team-lead", *NOTIFY], "team-lead"),
+    (["alertname=SlaEscalation", "severity=critical", "escalation_to=duty-manager", *NOTIFY], "duty-manager"),
+    (["alertname=SlaEscalation", "severity=critical", "escalation_to=someone-else", *NOTIFY], "on-call"),
+    (["alertname=SlaBreachImminent", "severity=page"], "on-call"),  # Prometheus's alert, not the notifier's
+])
+def test_alertmanager_routes_ticket_alerts_by_severity_and_escalation(labels: list[str], receiver: str) -> None:
+    """The notifier's alerts are routed by severity, escalations by whom they are for."""
+    _run(_tool("amtool"), "config", "routes", "test", "--config.file=alertmanager.yml",
+         f"--verify.receivers={receiver}", *labels)
+
+
+def _ticket_route() -> dict[str, Any]:
+    config = yaml.safe_load((PROMETHEUS / "alertmanager.yml").read_text())
+    [route] = [r for r in config["route"]["routes"] if "SlaBreach" in str(r.get("matchers"))]
+    return dict(route)
+
+
+def test_alertmanager_groups_ticket_alerts_by_customer_and_priority_and_breaches_inhibit_warnings() -> None:
+    """One notification per customer and priority; a breach inhibits its own clock's warning (ticket, metric)."""
+    config = yaml.safe_load((PROMETHEUS / "alertmanager.yml").read_text())
+    assert _ticket_route()["group_by"] == ["customer", "priority"]
+    assert {"source_matchers": ['alertname="SlaBreach"'], "target_matchers": ['alertname="SlaWarning"'],
+            "equal": ["ticket_id", "metric"]} in config["inhibit_rules"]
+    assert config["global"]["resolve_timeout"] == "5m"  # the notifier's default SLA_ALERTMANAGER_RESOLVE_TIMEOUT_S
+
+
+def test_demo_alertmanager_config_is_the_example_without_destinations() -> None:
+    """deploy/alertmanager/demo.yml (make demo) has the example's routes and inhibitions, receivers without
+    delivery, and passes amtool."""
+    example = yaml.safe_load((PROMETHEUS / "alertmanager.yml").read_text())
+    demo_path = REPO / "deploy" / "alertmanager" / "demo.yml"
+    demo = yaml.safe_load(demo_path.read_text())
+    for key in ("global", "route", "inhibit_rules"):
+        assert demo[key] == example[key], key
+    assert demo["receivers"] == [{"name": r["name"]} for r in example["receivers"]]
+    _run(_tool("amtool"), "check-config", str(demo_path))
+
+
 def test_rules_use_only_exported_metrics() -> None:
     """Every sla_* name in the rules is in docs/metrics.md, so rules cannot drift from the worker's contract."""
     documented = set(re.findall(r"`(sla_[a-z_]+)`", (REPO / "docs" / "metrics.md").read_text()))

@@ -1,0 +1,1 @@
+"""sla-monitor notify: alerts from the output topics to Alertmanager (a shell beside the worker)."""
