@@ -21,6 +21,7 @@ from monitor.board.page import PAGE_CSS, PAGE_HTML, PAGE_JS
 from monitor.board.settings import MAX_LIMIT
 
 DEFAULT_LIMIT = 200
+MAX_STREAMS = 256  # open pages (server-sent event streams) served at once; more get 503
 KEEPALIVE_S = 15.0
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -48,8 +49,10 @@ def parse_view(query: Mapping[str, str]) -> tuple[Filters, int]:
     return Filters.of(query), int(text)
 
 
-def create_web(feed: Feed, push_s: float = 0.5, now_ms: NowMs = wall_ms) -> web.Application:
-    """The board's aiohttp application over ``feed`` (time from ``now_ms``)."""
+def create_web(feed: Feed, push_s: float = 0.5, now_ms: NowMs = wall_ms,
+               max_streams: int = MAX_STREAMS) -> web.Application:
+    """The board's aiohttp application over ``feed`` (time from ``now_ms``, at most ``max_streams`` pages open)."""
+    streams = 0
 
     def view(query: Mapping[str, str]) -> dict[str, Any]:
         filters, limit = parse_view(query)
@@ -74,10 +77,21 @@ def create_web(feed: Feed, push_s: float = 0.5, now_ms: NowMs = wall_ms) -> web.
         return web.json_response(body, headers=HEADERS, dumps=_dumps)
 
     async def stream(request: web.Request) -> web.StreamResponse:
+        nonlocal streams
         try:
             view(request.query)
         except ValueError as error:
             return web.json_response({"error": str(error)}, status=400, headers=HEADERS)
+        if streams >= max_streams:
+            return web.json_response({"error": f"{streams} pages are open, the most this board serves; use "
+                                      "another replica or /api/clocks"}, status=503, headers=HEADERS)
+        streams += 1
+        try:
+            return await _stream(request)
+        finally:
+            streams -= 1
+
+    async def _stream(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={**HEADERS, "Content-Type": "text/event-stream",
                                                "X-Accel-Buffering": "no"})
         await response.prepare(request)

@@ -308,3 +308,36 @@ def test_the_indexed_view_equals_a_walk_over_every_row(
     filters, now = Filters.of(query), T0 + now_s * 1000
     walked = board._walked(filters, limit, now, board.in_order())
     assert board.view(filters, limit, now) == walked
+
+
+def test_open_streams_are_bounded() -> None:
+    """Beyond max_streams open pages, a new stream gets 503 with the reason; one closing makes room."""
+    board = loaded(("A", record("A")))
+
+    async def go() -> tuple[int, str, int]:
+        client = TestClient(TestServer(create_web(FakeFeed(board), push_s=0.05, now_ms=lambda: T0, max_streams=1)))
+        await client.start_server()
+        try:
+            first = await client.get("/api/stream")
+            await first.content.readline()
+            refused = await client.get("/api/stream")
+            reason = (await refused.json())["error"]
+            first.close()
+            for _ in range(100):  # the server notices the closed page at its next write
+                board.apply(b"B", record("B"))
+                await asyncio.sleep(0.02)
+                again = await client.get("/api/clocks")
+                assert again.status == 200
+                retry = await client.get("/api/stream")
+                if retry.status == 200:
+                    retry.close()
+                    return refused.status, reason, 200
+                retry.close()
+            return refused.status, reason, retry.status
+        finally:
+            await client.close()
+
+    status, reason, later = asyncio.run(go())
+    assert status == 503
+    assert "the most this board serves" in reason
+    assert later == 200
