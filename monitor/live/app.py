@@ -33,6 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
+from monitor.live.clock_topic import ClockPublisher
 from monitor.live.kafka import ssl_context
 from monitor.live.metrics import Metrics, Snapshot
 from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes
@@ -46,6 +47,7 @@ from monitor.live.worker_state import WorkerState
 Clock = Callable[[], datetime]
 log = structlog.get_logger("sla.worker")
 RECOVERY_CHUNK = 2_000  # ticket rows recovered between two yields to the event loop (~50 ms)
+PRODUCER_BATCH_BYTES = 256 * 1024  # well below a broker's default 1 MB message limit
 
 
 def wall_clock() -> datetime:
@@ -88,6 +90,9 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         autodiscover=False,
         # aiokafka refuses (client side) a message over this; ours stop at settings.max_record_bytes.
         producer_max_request_size=max(1_000_000, settings.max_record_bytes + 65_536),
+        # aiokafka keeps one open batch per partition and makes a send wait while it is full; a batch's clock
+        # records (one per changed ticket) would wait for several round trips at the default 16 KiB.
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
         **NO_BUILTIN_PAGES,
     )
     routes = Routes.of(settings, partitions)
@@ -122,6 +127,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     app.sla_metrics = metrics  # type: ignore[attr-defined]
     processor = Processor(policy, routes, now_us, store, metrics, worker)
     channel = _Channel(app, processor, worker)
+    clocks = ClockPublisher(settings.topic_clocks, policy,
+                            lambda topic, key, value, headers: app.producer.send(topic, key, value, None, None, headers))
 
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
@@ -138,6 +145,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 worker.publishing_since = None
             for write in outbox.writes.values():
                 store.put(write.table, write.key, write.value, write.message)
+            worker.counts["clock_records"] += await clocks.publish(outbox)  # after the acks, like the rows
             processor.recorded(outbox, lost, now_us())
             for message in messages:
                 worker.read_offsets[message.topic, message.partition] = message.offset + 1
