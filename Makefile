@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-processor bench-live bench-storm bench-scale bench-notify alertmanager-up alertmanager-down kafka-up kafka-down kafka-status clean
+.PHONY: help setup tools dashboards demo demo-replay test test-unit test-integration lint schemas bench bench-history bench-processor bench-live bench-storm bench-scale bench-board bench-notify alertmanager-up alertmanager-down kafka-up kafka-down kafka-status clean
 
 help:
 	@echo "make demo        - set up, start Kafka, a worker and the simulator (and Alertmanager with the notifier); watch alerts scroll by"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-live  - end-to-end benchmark on the local broker"
 	@echo "make bench-storm - 10,000 tickets opened at one instant: alert lateness"
 	@echo "make bench-scale - 1,000,000 open tickets: memory, /metrics, kill -9 to ready and first alert"
+	@echo "make bench-board - the on-call board at 100,000 open tickets beside 200: API, updates, page load"
 	@echo "make bench-notify - the notifier's start-up rebuild from the topics, beside a plain aiokafka read"
 	@echo "make alertmanager-up / alertmanager-down - a local Alertmanager on 127.0.0.1:9093 (demo routes)"
 
@@ -91,6 +92,10 @@ bench-storm: $(STAMP)
 bench-scale: $(STAMP)
 	scripts/kafka.sh up
 	$(BIN)/python bench/scale_bench.py
+
+bench-board: $(STAMP) tools
+	scripts/kafka.sh up
+	$(BIN)/python bench/board_bench.py
 
 bench-notify: $(STAMP)
 	scripts/kafka.sh up

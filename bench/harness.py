@@ -125,7 +125,7 @@ class Names:
         return {"SLA_APP_ID": f"bench-{t}", "SLA_TOPIC_EVENTS": f"bench-{t}.events",
                 "SLA_TOPIC_PROBES": f"bench-{t}.probes", "SLA_TOPIC_WARNINGS": f"bench-{t}.warnings",
                 "SLA_TOPIC_BREACHES": f"bench-{t}.breaches", "SLA_TOPIC_OUTCOMES": f"bench-{t}.outcomes",
-                "SLA_TOPIC_DEAD_LETTER": f"bench-{t}.dead"}
+                "SLA_TOPIC_DEAD_LETTER": f"bench-{t}.dead", "SLA_TOPIC_CLOCKS": f"bench-{t}.clocks"}
 
     @property
     def events(self) -> str:

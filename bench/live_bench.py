@@ -9,6 +9,9 @@
    and the worker's peak RSS.
    Beside them, Faust's own ceiling: a minimal faust-streaming app over the
    same messages, doing nothing and doing one table set per message.
+   The worker phase runs twice (``--clocks both``, the default): without the
+   clocks topic (SLA_TOPIC_CLOCKS empty) and with it, so the cost of the
+   ``sla.clock`` records is read beside the same run's figures.
 3. Lateness: follow-up events are then offered at a share of the measured
    capacity (--load, default 50 %) while the open tickets' alerts fall due;
    alert lateness p50/p99/max is measured over that phase (a saturated
@@ -24,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from harness import BENCH_PORT, BOOTSTRAP, REPO, create, iso, processed, produce, read_all, rss_mib
+from harness import BOOTSTRAP, REPO, create, iso, processed, produce, read_all, rss_mib
 
 POLICY = REPO / "bench" / "policy.bench.yaml"
 
@@ -104,46 +108,25 @@ def faust_ceiling(lines: list[tuple[bytes, bytes]], partitions: int) -> dict[str
     return rates
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=100_000, help="tickets opened and kept open")
-    parser.add_argument("--events", type=int, default=100_000, help="follow-up events measured")
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--load", type=float, default=0.5, help="paced phase: share of measured capacity offered")
-    parser.add_argument("--paced-s", type=float, default=40.0, help="paced phase length (seconds)")
-    args = parser.parse_args()
-    rng = random.Random(7)
-    now = time.time()
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def worker_phase(args: argparse.Namespace, opened: list[tuple[bytes, bytes]], follow: list[tuple[bytes, bytes]],
+                 now: float, clocks: bool) -> dict[str, float]:
+    """One worker over fresh topics: opening rate, follow-up rate, lateness while paced, peak RSS; with the
+    clocks topic (SLA_TOPIC_CLOCKS) or without it (empty)."""
     tag = uuid.uuid4().hex[:6]
-    priorities = ["P1"] * 1 + ["P2"] * 3 + ["P3"] * 6
-    opened = []
-    for i in range(args.tickets):
-        # Opened over the last ten minutes, so alerts fall due steadily rather than all at once.
-        body = {"type": "ticket.opened", "event_id": f"o{i}", "ticket_id": f"B{i}",
-                "occurred_at": iso(now - 600 + 600 * i / args.tickets),
-                "priority": rng.choice(priorities), "customer_id": "acme", "service_id": "mail"}
-        opened.append((body["ticket_id"].encode(), json.dumps(body).encode()))
-    follow = []
-    for j in range(args.events):
-        tid = f"B{rng.randrange(args.tickets)}"
-        kind = "ticket.priority_changed" if j % 2 else "ticket.paused" if j % 4 == 0 else "ticket.priority_changed"
-        body = {"type": kind, "event_id": f"f{j}", "ticket_id": tid, "occurred_at": iso(now + 1)}
-        if kind == "ticket.priority_changed":
-            body["priority"] = rng.choice(["P2", "P3"])
-        follow.append((tid.encode(), json.dumps(body).encode()))
-
-    print(f"plain aiokafka consume->produce loop over {len(follow):,} messages ...", flush=True)
-    base = asyncio.run(baseline(follow, args.partitions))
-    print(f"minimal Faust app over {len(follow):,} messages (no work; one table set each) ...", flush=True)
-    ceiling = faust_ceiling(follow, args.partitions)
-
     names = {"SLA_APP_ID": f"bench-{tag}", "SLA_TOPIC_EVENTS": f"bench-{tag}.events",
              "SLA_TOPIC_WARNINGS": f"bench-{tag}.warnings", "SLA_TOPIC_BREACHES": f"bench-{tag}.breaches",
-             "SLA_TOPIC_OUTCOMES": f"bench-{tag}.outcomes", "SLA_TOPIC_DEAD_LETTER": f"bench-{tag}.dead"}
+             "SLA_TOPIC_OUTCOMES": f"bench-{tag}.outcomes", "SLA_TOPIC_DEAD_LETTER": f"bench-{tag}.dead",
+             "SLA_TOPIC_PROBES": f"bench-{tag}.probes", "SLA_TOPIC_CLOCKS": f"bench-{tag}.clocks" if clocks else ""}
     asyncio.run(create([names["SLA_TOPIC_EVENTS"]], args.partitions))
-    print(f"producing {len(opened):,} ticket.opened events ...", flush=True)
+    print(f"[clocks {'on' if clocks else 'off'}] producing {len(opened):,} ticket.opened events ...", flush=True)
     asyncio.run(produce(names["SLA_TOPIC_EVENTS"], opened))
-    port = BENCH_PORT
+    port = _free_port()  # other runs may share the machine
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, **names, "SLA_DATA_DIR": data, "SLA_WEB_PORT": str(port), "SLA_POLICY": str(POLICY),
                "SLA_LOG_FORMAT": "json", "SLA_LOG_LEVEL": "warning", "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP}
@@ -185,20 +168,70 @@ def main() -> None:
     lateness = sorted(ts - datetime.fromisoformat(r["at"]).timestamp() for ts, r in alerts
                       if paced_from + 2 <= datetime.fromisoformat(r["at"]).timestamp() <= paced_to)
     pct = lambda q: lateness[min(len(lateness) - 1, int(q * len(lateness)))] if lateness else float("nan")  # noqa: E731
+    return {"open_rate": open_rate, "rate": rate, "alerts": len(lateness), "p50": pct(0.5), "p99": pct(0.99),
+            "max": lateness[-1] if lateness else float("nan"), "rss": rss}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets opened and kept open")
+    parser.add_argument("--events", type=int, default=100_000, help="follow-up events measured")
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--load", type=float, default=0.5, help="paced phase: share of measured capacity offered")
+    parser.add_argument("--paced-s", type=float, default=40.0, help="paced phase length (seconds)")
+    parser.add_argument("--clocks", choices=["both", "on", "off"], default="both",
+                        help="measure the worker with the clocks topic (SLA_TOPIC_CLOCKS), without it (empty), or both")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    now = time.time()
+    priorities = ["P1"] * 1 + ["P2"] * 3 + ["P3"] * 6
+    opened = []
+    for i in range(args.tickets):
+        # Opened over the last ten minutes, so alerts fall due steadily rather than all at once.
+        body = {"type": "ticket.opened", "event_id": f"o{i}", "ticket_id": f"B{i}",
+                "occurred_at": iso(now - 600 + 600 * i / args.tickets),
+                "priority": rng.choice(priorities), "customer_id": "acme", "service_id": "mail"}
+        opened.append((body["ticket_id"].encode(), json.dumps(body).encode()))
+    follow = []
+    for j in range(args.events):
+        tid = f"B{rng.randrange(args.tickets)}"
+        kind = "ticket.priority_changed" if j % 2 else "ticket.paused" if j % 4 == 0 else "ticket.priority_changed"
+        body = {"type": kind, "event_id": f"f{j}", "ticket_id": tid, "occurred_at": iso(now + 1)}
+        if kind == "ticket.priority_changed":
+            body["priority"] = rng.choice(["P2", "P3"])
+        follow.append((tid.encode(), json.dumps(body).encode()))
+
+    print(f"plain aiokafka consume->produce loop over {len(follow):,} messages ...", flush=True)
+    base = asyncio.run(baseline(follow, args.partitions))
+    print(f"minimal Faust app over {len(follow):,} messages (no work; one table set each) ...", flush=True)
+    ceiling = faust_ceiling(follow, args.partitions)
+
+    runs = {}
+    for clocks in ((False, True) if args.clocks == "both" else (args.clocks == "on",)):
+        runs[clocks] = worker_phase(args, opened, follow, now, clocks)
     print()
-    print(f"{'measure':<44}{'value':>14}")
-    print(f"{'baseline: aiokafka consume->produce (msg/s)':<44}{base:>14,.0f}")
-    print(f"{'worker: opening tickets (events/s)':<44}{open_rate:>14,.0f}")
-    print(f"{f'worker: follow-up events, {args.tickets:,} open (ev/s)':<44}{rate:>14,.0f}")
-    print(f"{'ratio worker / baseline':<44}{rate / base:>14.2f}")
-    print(f"{'Faust ceiling: take_events, no work (msg/s)':<44}{ceiling['none']:>14,.0f}")
-    print(f"{'Faust ceiling: one table set each (msg/s)':<44}{ceiling['table']:>14,.0f}")
-    print(f"{'ratio worker / Faust table ceiling':<44}{rate / ceiling['table']:>14.2f}")
-    print(f"{'alerts due during the paced phase':<44}{len(lateness):>14,}")
-    print(f"{'alert lateness p50 (s)':<44}{pct(0.5):>14.3f}")
-    print(f"{'alert lateness p99 (s)':<44}{pct(0.99):>14.3f}")
-    print(f"{'alert lateness max (s)':<44}{(lateness[-1] if lateness else float('nan')):>14.3f}")
-    print(f"{'worker peak RSS (MiB)':<44}{rss:>14.0f}")
+    columns = {False: "no clocks", True: "clocks"}
+    header = "".join(f"{columns[c]:>14}" for c in runs)
+    print(f"{'measure':<44}{header}")
+
+    def line(name: str, values: list[str]) -> None:
+        print(f"{name:<44}" + "".join(f"{v:>14}" for v in values))
+
+    line("baseline: aiokafka consume->produce (msg/s)", [f"{base:,.0f}"] * len(runs))
+    line("worker: opening tickets (events/s)", [f"{r['open_rate']:,.0f}" for r in runs.values()])
+    line(f"worker: follow-up events, {args.tickets:,} open (ev/s)", [f"{r['rate']:,.0f}" for r in runs.values()])
+    line("ratio worker / baseline", [f"{r['rate'] / base:.2f}" for r in runs.values()])
+    line("Faust ceiling: take_events, no work (msg/s)", [f"{ceiling['none']:,.0f}"] * len(runs))
+    line("Faust ceiling: one table set each (msg/s)", [f"{ceiling['table']:,.0f}"] * len(runs))
+    line("ratio worker / Faust table ceiling", [f"{r['rate'] / ceiling['table']:.2f}" for r in runs.values()])
+    line("alerts due during the paced phase", [f"{r['alerts']:,}" for r in runs.values()])
+    line("alert lateness p50 (s)", [f"{r['p50']:.3f}" for r in runs.values()])
+    line("alert lateness p99 (s)", [f"{r['p99']:.3f}" for r in runs.values()])
+    line("alert lateness max (s)", [f"{r['max']:.3f}" for r in runs.values()])
+    line("worker peak RSS (MiB)", [f"{r['rss']:.0f}" for r in runs.values()])
+    if len(runs) == 2:
+        cost = 1 - runs[True]["rate"] / runs[False]["rate"]
+        print(f"{'clocks topic: follow-up throughput cost':<44}{cost:>28.1%}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--policy", required=True, help="policy YAML file")
     replay.add_argument("--until", type=_instant, help="advance the clock to this RFC 3339 time at the end (default: the last event's time)")
+    replay.add_argument("--clocks", action="store_true",
+                        help="also print each ticket's sla.clock record after each change (what the worker publishes "
+                        "on SLA_TOPIC_CLOCKS); a resolved ticket's tombstone is printed as "
+                        '{"type": "sla.clock", "id": "<ticket>:clock", "tombstone": true, ...}')
     replay.add_argument("events", help="JSON-lines events file, or - for stdin")
     replay.set_defaults(run=_replay)
 
@@ -75,6 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--instance-id", help="static group membership id (SLA_INSTANCE_ID)")
     worker.add_argument("--app-id", help="consumer group / internal topic prefix (SLA_APP_ID, default sla-monitor)")
     worker.set_defaults(run=_worker)
+
+    board = commands.add_parser(
+        "board", help="serve the on-call page of every open clock (reads SLA_TOPIC_CLOCKS)",
+        description="Serve the on-call board: open clocks ordered by urgency with live countdowns, read from the "
+        "compacted clocks topic (stateless; any number of replicas). Binds 127.0.0.1 unless SLA_BOARD_HOST says "
+        "otherwise.",
+    )
+    board.add_argument("--port", type=int, help="web port (SLA_BOARD_PORT, default 8080)")
+    board.add_argument("--kafka-bootstrap", help="bootstrap servers (SLA_KAFKA_BOOTSTRAP, default 127.0.0.1:9092)")
+    board.set_defaults(run=_board)
 
     simulate = commands.add_parser(
         "simulate", help="produce a realistic stream of ticket events to Kafka",
@@ -169,9 +183,9 @@ def _instant(text: str) -> int:
 def _replay(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     if args.events == "-":
-        return _run_replay(policy, sys.stdin.buffer, None, args.until, streaming=True)
+        return _run_replay(policy, sys.stdin.buffer, None, args.until, streaming=True, clocks=args.clocks)
     with _open_events(args.events) as source:
-        return _run_replay(policy, source, os.fstat(source.fileno()).st_size, args.until)
+        return _run_replay(policy, source, os.fstat(source.fileno()).st_size, args.until, clocks=args.clocks)
 
 
 def _open_events(path: str) -> BinaryIO:
@@ -183,7 +197,7 @@ def _open_events(path: str) -> BinaryIO:
 
 
 def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int | None, *,
-                streaming: bool = False) -> int:
+                streaming: bool = False, clocks: bool = False) -> int:
     """Replay ``source``; records are flushed line by line when it is a stream (stdin), so a
     reader downstream sees each as it is decided, and at least every 4,096 input lines otherwise."""
     out = sys.stdout
@@ -206,7 +220,7 @@ def _run_replay(policy: Policy, source: BinaryIO, size: int | None, until: int |
     encode = _JSON_LINE.encode  # what json.dumps(item, ensure_ascii=False) does, without a new encoder each time
     try:
         with replay_gc():
-            for item in replay_lines(policy, counted(), until):
+            for item in replay_lines(policy, counted(), until, clocks=clocks):
                 if isinstance(item, Rejection):
                     progress.close()
                     err.write(encode(item.as_dict()) + "\n")
@@ -244,6 +258,20 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     policy = load_policy(settings.policy)
     return run_worker(settings, policy)
+
+
+def _board(args: argparse.Namespace) -> int:
+    from monitor.board.run import run_board
+    from monitor.board.settings import BoardSettings
+
+    overrides = {name: value for name, value in (("board_port", args.port), ("kafka_bootstrap", args.kafka_bootstrap))
+                 if value is not None}
+    try:
+        settings = BoardSettings(**overrides)
+    except ValidationError as error:
+        raise UsageError("invalid settings: " + "; ".join(
+            f"SLA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())) from None
+    return run_board(settings)
 
 
 def _notify(args: argparse.Namespace) -> int:

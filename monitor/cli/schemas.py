@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from monitor.core.clock_record import SlaClock
 from monitor.core.events import ALL_EVENT_TYPES
 from monitor.core.records import RECORD_TYPES, SERVICE_RECORD_TYPES
 from monitor.core.report_record import SlaReport
@@ -46,7 +47,7 @@ def generate() -> dict[str, dict[str, Any]]:
     """Return file name -> schema for every message type."""
     out: dict[str, dict[str, Any]] = {}
     services = {_file_name(m): m for m in SERVICE_RECORD_TYPES}
-    for model in (*ALL_EVENT_TYPES, *RECORD_TYPES, SlaReport):
+    for model in (*ALL_EVENT_TYPES, *RECORD_TYPES, SlaReport, SlaClock):
         name = _file_name(model)
         if name in services:
             schema = _either(model, services[name])

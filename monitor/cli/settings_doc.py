@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
+from monitor.board.settings import BoardSettings
 from monitor.live.settings import Settings
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -58,14 +59,35 @@ def _default(field: FieldInfo) -> str:
     return f"`{value}`"
 
 
-def render() -> str:
-    """The Markdown reference of every setting."""
+BOARD_HEADER = """
+## `sla-monitor board`
+
+The board reads the Kafka connection and security settings above (`SLA_KAFKA_BOOTSTRAP`,
+`SLA_SECURITY_PROTOCOL`, `SLA_SASL_*`, `SLA_SSL_*`, `SLA_TOPIC_CLOCKS`, `SLA_LOG_*`) and
+these of its own; `--port` and `--kafka-bootstrap` override the variables of the same name.
+
+| variable | type | default | meaning |
+|---|---|---|---|
+"""
+
+
+def board_only() -> dict[str, FieldInfo]:
+    """The board's settings that the worker does not have."""
+    return {name: field for name, field in BoardSettings.model_fields.items() if name not in Settings.model_fields}
+
+
+def _rows(fields: dict[str, FieldInfo]) -> str:
     rows = []
-    for name, field in Settings.model_fields.items():
+    for name, field in fields.items():
         env = f"SLA_{name.upper()}"
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{env}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
-    return HEADER + "\n".join(rows) + "\n"
+    return "\n".join(rows) + "\n"
+
+
+def render() -> str:
+    """The Markdown reference of every setting."""
+    return HEADER + _rows(dict(Settings.model_fields)) + BOARD_HEADER + _rows(board_only())
 
 
 def main(argv: list[str]) -> int:

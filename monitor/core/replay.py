@@ -17,6 +17,7 @@ from typing import Any
 from monitor.core.budget import Decision as ServiceDecision
 from monitor.core.budget import ServiceState, apply_service_event, wake_service
 from monitor.core.clock import Decision, Publish, TicketState, WakeAt, apply_event, wake
+from monitor.core.clock_view import changed_at, clock_record, is_open, tombstone
 from monitor.core.errors import EventRejected
 from monitor.core.events import SERVICE_EVENT_TYPES, parse_event
 from monitor.core.instants import to_us
@@ -47,6 +48,7 @@ class Replay:
     """Event-time driver of the core over many tickets."""
 
     policy: Policy
+    clocks: bool = False  # also yield each ticket's sla.clock record (or tombstone) after each change
     tickets: dict[str, TicketState] = field(default_factory=dict)
     services: dict[str, ServiceState] = field(default_factory=dict)
     clock_us: int | None = None
@@ -98,7 +100,7 @@ class Replay:
                 decision = apply_event(current, event, self.policy, now)
         elif self.clock_us is None or at > self.clock_us:
             self.clock_us = at  # what ``advance`` does when nothing is due
-        self._carry_out(decision, records)
+        self._carry_out(decision, records, at)
         return None
 
     def advance(
@@ -123,8 +125,11 @@ class Replay:
             self.clock_us = until_us
         return records
 
-    def _carry_out(self, decision: Decision | ServiceDecision, records: list[dict[str, Any]]) -> None:
-        """Keep the decision's state, schedule its wake-ups and append its records to ``records``."""
+    def _carry_out(self, decision: Decision | ServiceDecision, records: list[dict[str, Any]],
+                   at_us: int | None = None) -> None:
+        """Keep the decision's state, schedule its wake-ups and append its records to ``records``
+        (``at_us``: the event's time, None for a wake-up, for the clock record's ``updated_at``)."""
+        start = len(records)
         state = decision.state
         if isinstance(state, TicketState):
             self.tickets[state.ticket_id] = state
@@ -139,13 +144,17 @@ class Replay:
             else:
                 self._seq += 1
                 heapq.heappush(self._heap, (effect.at_us, self._seq, effect.service_id, effect.version, True))
+        if self.clocks and isinstance(state, TicketState) and (len(records) > start or at_us is not None):
+            at = changed_at(state, at_us)
+            records.append(clock_record(state, self.policy, at) if is_open(state) else tombstone(state.ticket_id, at))
 
 
 def replay_lines(
-    policy: Policy, lines: Iterable[bytes | str], until_us: int | None = None
+    policy: Policy, lines: Iterable[bytes | str], until_us: int | None = None, *, clocks: bool = False
 ) -> Iterator[dict[str, Any] | Rejection]:
-    """Replay raw JSON lines; yield published records and rejections in order."""
-    driver = Replay(policy)
+    """Replay raw JSON lines; yield published records and rejections in order (with ``clocks``, each
+    ticket's ``sla.clock`` record, or tombstone, after the records of each change)."""
+    driver = Replay(policy, clocks=clocks)
     number = 0
     for number, raw in enumerate(lines, start=1):
         if not raw or raw.isspace():  # blank (what strip() would empty, without a copy of each line)

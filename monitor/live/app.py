@@ -34,6 +34,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
+from monitor.live.clock_topic import ClockPublisher
 from monitor.live.kafka import producer_partitioner, ssl_context
 from monitor.live.metrics import Metrics, Snapshot
 from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes, Write
@@ -94,10 +95,12 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         stream_buffer_maxsize=settings.stream_buffer,
         producer_linger=settings.producer_linger_s,
         producer_partitioner=producer_partitioner,
-        producer_max_batch_size=PRODUCER_BATCH_BYTES,
         autodiscover=False,
         # aiokafka refuses (client side) a message over this; ours stop at settings.max_record_bytes.
         producer_max_request_size=max(1_000_000, settings.max_record_bytes + 65_536),
+        # aiokafka keeps one open batch per partition and makes a send wait while it is full; a batch's alerts,
+        # changelog rows and clock records would wait for several round trips at the default 16 KiB.
+        producer_max_batch_size=PRODUCER_BATCH_BYTES,
         **NO_BUILTIN_PAGES,
     )
     routes = Routes.of(settings, partitions)
@@ -135,6 +138,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     app.sla_metrics = metrics  # type: ignore[attr-defined]
     processor = Processor(policy, routes, now_us, store, metrics, worker, wakes_per_tick=settings.batch_max)
     channel = _Channel(app, processor, worker)
+    clocks = ClockPublisher(settings.topic_clocks, policy,
+                            lambda topic, key, value, headers: app.producer.send(topic, key, value, None, None, headers))
 
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
@@ -150,6 +155,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             finally:
                 worker.publishing_since = None
             await store.record(outbox.writes.values(), app.producer)
+            worker.counts["clock_records"] += await clocks.publish(outbox)  # after the acks, like the rows
             processor.recorded(outbox, lost, now_us())
             for message in messages:
                 worker.read_offsets[message.topic, message.partition] = message.offset + 1

@@ -8,7 +8,9 @@ import functools
 import ssl
 from typing import Any
 
+import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
@@ -16,6 +18,7 @@ from monitor.core.errors import UsageError
 from monitor.live.settings import Settings
 
 _partitioner = DefaultPartitioner()
+log = structlog.get_logger("sla.worker")
 KEY_HASHES_CACHED = 32_768  # keys whose murmur2 is remembered (least recently used dropped; ~5 MiB)
 
 
@@ -106,9 +109,12 @@ async def ensure_topics(settings: Settings) -> int:
                 "one worker handles a partition number of both, so give them the same count"
             )
         kept = retained_topics(settings)
+        if settings.topic_clocks:
+            wanted[settings.topic_clocks] = partitions
+            if settings.topic_clocks in existing:
+                await _warn_unless_compacted(admin, settings.topic_clocks)
         missing = [
-            NewTopic(name, count, settings.replication_factor,
-                     topic_configs=retention_config(settings) if name in kept else None)
+            NewTopic(name, count, settings.replication_factor, topic_configs=_topic_config(settings, name, kept))
             for name, count in wanted.items()
             if name not in existing
         ]
@@ -123,6 +129,29 @@ async def ensure_topics(settings: Settings) -> int:
 def retained_topics(settings: Settings) -> tuple[str, ...]:
     """Output topics the monthly report reads back (or writes), kept for ``output_retention_days``."""
     return (settings.topic_warnings, settings.topic_breaches, settings.topic_outcomes, settings.topic_reports)
+
+
+async def _warn_unless_compacted(admin: AIOKafkaAdminClient, topic: str) -> None:
+    """Log when the clocks topic exists without compaction (made by hand, or auto-created by a broker)."""
+    try:
+        [described] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        policy = {name: value for name, value, *_ in described.resources[0][4]}.get("cleanup.policy", "")
+    except Exception as error:  # not allowed to read configs: nothing to say
+        log.debug("clocks topic config unreadable", topic=topic, error=str(error))
+        return
+    if "compact" not in str(policy):
+        log.warning("clocks topic is not compacted: it keeps every record and readers re-read them all; set "
+                    "cleanup.policy=compact (kafka-configs.sh --alter --add-config cleanup.policy=compact)",
+                    topic=topic, cleanup_policy=policy)
+
+
+def _topic_config(settings: Settings, name: str, kept: tuple[str, ...]) -> dict[str, str] | None:
+    if name == settings.topic_clocks:
+        return COMPACTED  # the latest record of each open ticket; a resolved one's tombstone removes it
+    return retention_config(settings) if name in kept else None
+
+
+COMPACTED = {"cleanup.policy": "compact"}
 
 
 def retention_config(settings: Settings) -> dict[str, str]:

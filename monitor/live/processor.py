@@ -166,6 +166,8 @@ class Outbox:
     writes: dict[tuple[str, bytes], Write] = field(default_factory=dict)
     states: dict[tuple[str, bytes], TicketState | ServiceState] = field(default_factory=dict)  # newest, decoded
     outcomes: list[tuple[Message, dict[str, Any]]] = field(default_factory=list)  # ticket outcomes
+    # Tickets whose state changed -> event time of the change (None: a wake-up), for monitor.live.clock_topic.
+    clock_changes: dict[bytes, int | None] = field(default_factory=dict)
 
     def publish(self, topic: str, key: bytes | None, record: dict[str, Any], source: Source) -> None:
         """Queue a record, keyed, with its id in a header."""
@@ -280,7 +282,7 @@ class Processor:
             return
         self.state.counts[f"event.{ticket_event.type}"] += 1
         self.sink.count_input(ticket_event.type, "accepted")
-        self._carry_out(outbox, message, key, decision.state, decision.effects)
+        self._carry_out(outbox, message, key, decision.state, decision.effects, at)
 
     def _service_event(self, outbox: Outbox, message: Message, parsed: ProbeResult | MaintenanceScheduled,
                        key: bytes, value: bytes, source_at: Source) -> None:
@@ -400,7 +402,7 @@ class Processor:
     # -- what the core decided -------------------------------------------------------------------
 
     def _carry_out(self, outbox: Outbox, message: Message, key: bytes, state: TicketState | None,
-                   effects: list[Any]) -> None:
+                   effects: list[Any], at_us: int | None = None) -> None:
         wake_at = None
         heaps, outputs = self.state.heaps, self.routes.outputs
         for effect in effects:
@@ -416,6 +418,8 @@ class Processor:
         if state is not None:
             outbox.states[TICKETS, key] = state
             outbox.writes[TICKETS, key] = Write(TICKETS, key, encode_state(state), message, state)
+            if at_us is not None or key not in outbox.clock_changes:
+                outbox.clock_changes[key] = at_us
 
     def _carry_out_service(self, outbox: Outbox, message: Message, key: bytes, state: ServiceState,
                            effects: list[Publish | WakeServiceAt]) -> None:

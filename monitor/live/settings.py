@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     topic_breaches: str = Field("sla.breaches", description="Output topic of breaches and escalations.")
     topic_outcomes: str = Field("sla.outcomes", description="Output topic of clock outcomes.")
     topic_dead_letter: str = Field("sla.dead-letter", description="Output topic of input that could not be used.")
+    topic_clocks: str = Field(
+        "sla.clocks", description="Compacted topic (created with cleanup.policy=compact) of every open ticket's "
+        "sla.clock record, keyed by ticket id, rewritten after each change of the ticket and tombstoned (null "
+        "value) when it is resolved; `sla-monitor board` reads it. Empty: the worker publishes no clock records."
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "PLAINTEXT", description="Kafka security protocol, passed to aiokafka."
     )

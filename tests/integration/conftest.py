@@ -149,12 +149,13 @@ class Names:
     outcomes: str
     dead_letter: str
     probes: str
+    clocks: str = ""  # the compacted clock-record topic (sla-monitor board reads it)
 
     @classmethod
     def fresh(cls) -> Names:
         tag = uuid.uuid4().hex[:8]
         return cls(f"slatest-{tag}", f"t{tag}.events", f"t{tag}.warnings", f"t{tag}.breaches",
-                   f"t{tag}.outcomes", f"t{tag}.dead-letter", f"t{tag}.probes")
+                   f"t{tag}.outcomes", f"t{tag}.dead-letter", f"t{tag}.probes", f"t{tag}.clocks")
 
     def env(self) -> dict[str, str]:
         return {
@@ -165,6 +166,7 @@ class Names:
             "SLA_TOPIC_BREACHES": self.breaches,
             "SLA_TOPIC_OUTCOMES": self.outcomes,
             "SLA_TOPIC_DEAD_LETTER": self.dead_letter,
+            "SLA_TOPIC_CLOCKS": self.clocks,
             "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP,
         }
 

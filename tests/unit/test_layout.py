@@ -1,5 +1,6 @@
-"""The folders show the architecture: imports point one way (commands → live / notify → core), the core does no
-I/O, and the notifier's decisions (monitor/notify/alerts.py) are as pure as the core."""
+"""The folders show the architecture: imports point one way (commands → live / notify / board → core), the core
+does no I/O, the notifier's decisions (monitor/notify/alerts.py) are as pure as the core, and the board is a shell
+of its own beside the worker."""
 
 from __future__ import annotations
 
@@ -48,10 +49,10 @@ def _label(path: Path) -> str:
 
 
 def test_every_module_is_in_one_of_the_folders() -> None:
-    """monitor/ holds only its package marker; code lives in core/, live/, notify/ or cli/."""
+    """monitor/ holds only its package marker; code lives in core/, live/, notify/, board/ or cli/."""
     assert sorted(p.name for p in PACKAGE.glob("*.py")) == ["__init__.py"]
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("__")} == \
-        {"core", "live", "notify", "cli"}
+        {"core", "live", "notify", "board", "cli"}
 
 
 @pytest.mark.parametrize("path", _modules("core"), ids=_label)
@@ -78,6 +79,21 @@ def test_core_reads_no_clock_nor_environment(path: Path) -> None:
 def test_live_imports_no_command(path: Path) -> None:
     """A live module imports nothing from monitor.cli: the commands use the worker, not the other way."""
     bad = sorted(m for m in _imports(path) if _is_under(m, "monitor.cli"))
+    assert not bad, f"{_label(path)} imports {bad}"
+
+
+@pytest.mark.parametrize("path", _modules("live"), ids=_label)
+def test_live_imports_no_board(path: Path) -> None:
+    """The worker does not need the board: it only publishes the clocks topic the board reads."""
+    bad = sorted(m for m in _imports(path) if _is_under(m, "monitor.board"))
+    assert not bad, f"{_label(path)} imports {bad}"
+
+
+@pytest.mark.parametrize("path", _modules("board"), ids=_label)
+def test_board_imports_only_the_core_and_itself(path: Path) -> None:
+    """A board module imports neither the worker nor the commands: a separate, stateless process."""
+    bad = sorted(m for m in _imports(path) for prefix in ("monitor.live", "monitor.notify", "monitor.cli", "faust")
+           if _is_under(m, prefix))
     assert not bad, f"{_label(path)} imports {bad}"
 
 
@@ -110,5 +126,6 @@ def test_the_checks_see_imports() -> None:
     """The import parser finds the imports it is meant to forbid (so the checks above are not vacuous)."""
     assert "monitor.core.policy" in _imports(PACKAGE / "live" / "app.py")
     assert "faust" in _imports(PACKAGE / "live" / "app.py")
+    assert "monitor.board.board" in _imports(PACKAGE / "board" / "web.py")
     assert "monitor.live.run" in _imports(PACKAGE / "cli" / "main.py")  # imported inside a function
     assert "aiohttp" in _imports(PACKAGE / "notify" / "alertmanager.py")

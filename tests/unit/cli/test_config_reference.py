@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli.settings_doc import DEFAULT_PATH, main, render
+from monitor.cli.settings_doc import DEFAULT_PATH, board_only, main, render
 from monitor.live.settings import Settings
 
 REFERENCE = Path(__file__).resolve().parents[3] / "docs" / "configuration.md"
@@ -37,7 +37,16 @@ def test_every_setting_has_one_row_with_type_default_and_its_whole_description()
         assert kind
         assert default
         assert meaning == field.description.replace("|", "\\|")
-    assert text.count("\n| `SLA_") == len(Settings.model_fields)
+    assert text.count("\n| `SLA_") == len(Settings.model_fields) + len(board_only())
+
+
+def test_the_boards_own_settings_have_rows_too() -> None:
+    """SLA_BOARD_HOST, SLA_BOARD_PORT and the board's other settings are in the reference, under the board."""
+    text = render()
+    for name, field in board_only().items():
+        _, _, _, meaning = _row(text, f"SLA_{name.upper()}")
+        assert meaning == (field.description or "").replace("|", "\\|")
+    assert text.index("## `sla-monitor board`") < text.index("`SLA_BOARD_HOST`")
 
 
 def test_rows_show_types_and_defaults_readably() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from monitor.board.settings import BoardSettings
 from monitor.core.policy import parse_policy
 from monitor.live.settings import Settings
 
@@ -24,7 +25,7 @@ REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO / "Dockerfile"
 COMPOSE = REPO / "deploy" / "docker-compose.yml"
 K8S = REPO / "deploy" / "k8s"
-SETTINGS = {f"SLA_{name.upper()}" for name in Settings.model_fields}
+SETTINGS = {f"SLA_{name.upper()}" for name in (*Settings.model_fields, *BoardSettings.model_fields)}
 # Kinds kubernetes-validate has no schema for: the Prometheus Operator's PodMonitor (a CRD) and
 # kustomize's own file. Each is checked by a test of its own below instead.
 NOT_IN_KUBERNETES_SCHEMAS = {"PodMonitor", "Kustomization"}
@@ -248,7 +249,7 @@ def test_compose_mounts_exist_and_monitoring_points_at_the_stack() -> None:
     assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
     assert grafana["environment"]["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
     assert {p["published"] if isinstance(p, dict) else p.split(":")[0] for s in services.values()
-            for p in s.get("ports", [])} == {"3000", "9090", "9093"}
+            for p in s.get("ports", [])} == {"3000", "8080", "9090", "9093"}
 
 
 # -- Kubernetes ------------------------------------------------------------------------------
@@ -350,6 +351,40 @@ def test_pod_monitor_scrapes_the_workers_metrics() -> None:
     [endpoint] = monitor["spec"]["podMetricsEndpoints"]
     assert set(endpoint) <= PODMONITOR_ENDPOINT_FIELDS, set(endpoint) - PODMONITOR_ENDPOINT_FIELDS
     assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
+
+
+def test_compose_board_serves_its_page_on_every_interface_after_kafka() -> None:
+    """The board service runs `board`, opened to the network (SLA_BOARD_HOST), health-checked on its own port."""
+    board = _compose()["services"]["board"]
+    assert board["command"] == ["board"]
+    env = board["environment"]
+    assert (env["SLA_BOARD_HOST"], env["SLA_BOARD_PORT"], env["SLA_KAFKA_BOOTSTRAP"]) == ("0.0.0.0", "8080", "kafka:9092")
+    assert board["ports"] == ["8080:8080"]
+    assert "8080/health/ready" in " ".join(board["healthcheck"]["test"])
+    assert board["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def test_board_deployment_and_service_reach_its_port_with_probes() -> None:
+    """The board's Deployment runs `board` bound to every interface, probed on /health/*, reached by its Service."""
+    deployment = _kind("Deployment", "sla-monitor-board")
+    assert deployment["metadata"]["name"] == "sla-monitor-board"
+    pod = deployment["spec"]["template"]
+    [container] = pod["spec"]["containers"]
+    assert container["args"] == ["board"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert set(env) <= SETTINGS
+    assert env["SLA_BOARD_HOST"] == "0.0.0.0"
+    [port] = container["ports"]
+    assert port["containerPort"] == int(env["SLA_BOARD_PORT"])
+    assert container["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": port["name"]}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": port["name"]}
+    assert {"secretRef": {"name": _kind("Secret")["metadata"]["name"]}} in container["envFrom"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    [service] = [d for _, d in _documents() if d["kind"] == "Service" and d["metadata"]["name"] == "sla-monitor-board"]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    # Not scraped as a worker: the PodMonitor selects the worker component only.
+    assert _kind("PodMonitor", "sla-monitor")["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "worker"
 
 
 def test_kustomization_lists_every_manifest() -> None:

@@ -1,0 +1,121 @@
+"""The ``sla.clock`` record: where one open ticket's clocks stand, for the compacted ``sla.clocks`` topic.
+
+A pure function of a ``TicketState``, the policy and the event-time instant of
+the change, so replay (``--clocks``) and the worker build the same dict for the
+same state. A ticket that is no longer open (resolved) has no record: the
+worker publishes a tombstone (a null value keyed by ticket id) and replay
+prints ``tombstone(...)`` instead.
+
+Levels are the engine's (see ``monitor.core.clock``): 0 is ``none``, ``1..W``
+the warning at ``warn_at[k-1]`` (``warning:0.75``, named as warning ids name
+their threshold), ``W+1`` the ``breach`` and ``W+1+n`` ``escalation:<n>``.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from monitor.core.calendar import BusinessCalendar
+from monitor.core.clock import METRICS, SCHEMA_VERSION, ClockState, TicketState, targets_of
+from monitor.core.instants import format_us
+from monitor.core.policy import Policy
+
+CLOCK_TYPE = "sla.clock"
+
+
+def clock_id(ticket_id: str) -> str:
+    """The record id (and compaction key's twin) of a ticket's clock record."""
+    return f"{ticket_id}:clock"
+
+
+def level_name(level: int, warn_at: tuple[Fraction, ...]) -> str:
+    """The name of an alert level: ``none``, ``warning:<fraction>``, ``breach`` or ``escalation:<n>``."""
+    warnings = len(warn_at)
+    if level <= 0:
+        return "none"
+    if level <= warnings:
+        return f"warning:{float(warn_at[level - 1])}"
+    if level == warnings + 1:
+        return "breach"
+    return f"escalation:{level - warnings - 1}"
+
+
+def is_open(state: TicketState) -> bool:
+    """Tell whether the ticket belongs on the clocks topic (it is not resolved)."""
+    return not state.resolved
+
+
+def changed_at(state: TicketState, at_us: int | None) -> int:
+    """Event time of a change: the later of ``at_us`` (an event's ``occurred_at``; None for a wake-up) and the
+    latest instant an alert of the ticket went out at; never before the ticket opened.
+
+    So several changes folded into one (the worker's batch) give the instant the last of them gives alone.
+    """
+    latest = state.opened_at if at_us is None else max(at_us, state.opened_at)
+    for clock in (state.response, state.resolution):
+        if clock.published:
+            latest = max(latest, *(at for _, at in clock.published))
+    return latest
+
+
+def clock_record(state: TicketState, policy: Policy, at_us: int) -> dict[str, Any]:
+    """The ``sla.clock`` record of an open ticket as it stands at ``at_us`` (event time of the change)."""
+    zone = targets_of(state, policy, "resolution").calendar.timezone
+    record: dict[str, Any] = {"type": CLOCK_TYPE, "id": clock_id(state.ticket_id), "schema_version": SCHEMA_VERSION,
+                              "ticket_id": state.ticket_id, "priority": state.priority}
+    if state.customer_id is not None:
+        record["customer_id"] = state.customer_id
+    if state.service_id is not None:
+        record["service_id"] = state.service_id
+    record["opened_at"] = format_us(state.opened_at, zone)
+    record["updated_at"] = format_us(at_us, zone)
+    record["clocks"] = {metric: _clock_view(state, policy, metric, at_us) for metric in METRICS}
+    return record
+
+
+def tombstone(ticket_id: str, at_us: int) -> dict[str, Any]:
+    """How replay shows that the live topic gets a null value for this ticket (it was resolved)."""
+    return {"type": CLOCK_TYPE, "id": clock_id(ticket_id), "ticket_id": ticket_id, "tombstone": True,
+            "updated_at": format_us(at_us)}
+
+
+def _clock_view(state: TicketState, policy: Policy, metric: str, at_us: int) -> dict[str, Any]:
+    clock = state.clock(metric)
+    targets = targets_of(state, policy, metric)
+    calendar, target = targets.calendar, targets.target_us(metric)
+    breach = len(policy.warn_at)  # index of the breach among the levels (escalations, if any, follow it)
+    if clock.stopped:
+        used = clock.used
+        stopped_at = clock.stopped_at if clock.stopped_at is not None else at_us
+        reached = len(clock.reached) > breach
+        deadline = clock.reached[breach] if reached else calendar.add(stopped_at, max(0, target - used))
+        status, next_due = "stopped", None
+    else:
+        used = _used_at(clock, calendar, at_us)
+        deadline_or_none = clock.due[breach] if len(clock.due) > breach else None
+        # Paused short of the target: the deadline as if it ran on from the change (as alerts show it).
+        deadline = deadline_or_none if deadline_or_none is not None else calendar.add(at_us, max(0, target - used))
+        status = "running" if clock.running else "paused"
+        next_due = clock.due[clock.level] if clock.running and clock.level < len(clock.due) else None
+    return {
+        "state": status,
+        "deadline": format_us(deadline, calendar.timezone),
+        "used_seconds": used / 1_000_000,
+        "target_seconds": target / 1_000_000,
+        "level": level_name(clock.level, policy.warn_at),
+        "next_due": None if next_due is None else format_us(next_due, calendar.timezone),
+    }
+
+
+def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
+    """Business time used up to ``at`` (closed spans ending after it are cut there)."""
+    used, closed = clock.used, clock.closed
+    i = len(closed)
+    while i and closed[i - 1][1] > at:
+        i -= 1
+        start, end = closed[i]
+        used -= calendar.elapsed(max(start, at), end)
+    if clock.open_start is not None and clock.open_start < at:
+        used += calendar.elapsed(clock.open_start, at)
+    return used
