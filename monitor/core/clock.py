@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -322,16 +322,46 @@ def apply_event(
     it, by ``now_us`` are each published when due at or after it; levels due before
     it (or, reached late by the event itself, at or before its instant) fold.
     """
+    out: list[dict[str, Any]] = []
+    new = apply_into(state, event, policy, now_us, out, fold_before_us)
+    return _decision(new, policy, out)
+
+
+def _decision(state: TicketState, policy: Policy, out: list[dict[str, Any]]) -> Decision:
+    """The public form of a fast path's result: its records as ``Publish`` effects, then the wake-up."""
+    effects: list[Effect] = [Publish(record) for record in out]
+    at = next_wake(state, policy)
+    if at is not None:
+        effects.append(WakeAt(state.ticket_id, at, state.version))
+    return Decision(state, effects)
+
+
+def apply_into(
+    state: TicketState | None,
+    event: TicketEvent,
+    policy: Policy,
+    now_us: int,
+    out: list[dict[str, Any]],
+    fold_before_us: int | None = None,
+) -> TicketState:
+    """``apply_event`` without effect objects, for drivers that take many events (replay): the records
+    are appended to ``out`` and the new state returned; its next wake-up is ``next_wake`` of it.
+
+    Raises EventRejected, as ``apply_event``, before appending anything.
+    """
     at = to_us(event.occurred_at)
     now = max(now_us, at)
     if state is None:
         if not isinstance(event, TicketOpened):
             raise EventRejected(f"unknown ticket {event.ticket_id!r}: no ticket.opened seen for it")
-        return _open(event, policy, at, now, fold_before_us)
+        return _open(event, policy, at, now, out, fold_before_us)
     key = event_key(event.event_id)
     if key in state.seen:
         raise DuplicateEvent(f"duplicate event_id {event.event_id!r}: already applied")
-    if isinstance(event, TicketOpened):
+    transition = _TRANSITIONS.get(type(event))
+    if transition is None:
+        transition = _transition_of(event)
+    if transition is None:
         raise EventRejected(
             f"ticket {state.ticket_id!r} already exists"
             + ("; send ticket.reopened to reopen it" if state.resolved else "")
@@ -348,27 +378,42 @@ def apply_event(
             "still accepted, and its clocks keep their deadlines"
         )
     # What fell due before the event would have been published by a timely wake-up.
-    effects: list[Effect] = []
-    if _falls_due(state, at, inclusive=False):
-        state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
-    before = state
-    state = _transition(state, event, policy, at, effects)
-    clocks = [state.response, state.resolution]
-    for i, old in enumerate((before.response, before.resolution)):  # METRICS order
-        new = clocks[i]
-        if new.stopped_at is None and (
-            new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
-        ):
-            clocks[i] = scheduled(state, policy, METRICS[i], new)
-    if clocks[0] is not state.response or clocks[1] is not state.resolution:
-        state = state._replace(response=clocks[0], resolution=clocks[1])  # both clocks in one new state
-    if _falls_due(state, now, inclusive=True):
-        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+    if _clocks_fall_due(state.response, state.resolution, at, inclusive=False):
+        state = _fire_due(state, policy, at, out, inclusive=False, event_at=None, fold_before=fold_before_us)
+    old_response, old_resolution = state.response, state.resolution
+    state = transition(state, event, policy, at, out)
+    response, resolution = state.response, state.resolution
+    if response.stopped_at is None and (
+        response.closed is not old_response.closed
+        or response.open_start != old_response.open_start
+        or response.priority != old_response.priority
+    ):
+        response = scheduled(state, policy, "response", response)
+    if resolution.stopped_at is None and (
+        resolution.closed is not old_resolution.closed
+        or resolution.open_start != old_resolution.open_start
+        or resolution.priority != old_resolution.priority
+    ):
+        resolution = scheduled(state, policy, "resolution", resolution)
+    seen, events, version = state.seen.added(key), state.events + 1, state.version + 1
+    if _clocks_fall_due(response, resolution, now, inclusive=True):
+        state = state._replace(response=response, resolution=resolution)  # both clocks in one new state
+        state = _fire_due(state, policy, now, out, inclusive=True, event_at=at,
                           fold_before=_after_event(fold_before_us, at))
-    # The id, the count and the version in one new state (nothing above reads them).
-    state = state._replace(seen=state.seen.added(key), events=state.events + 1, version=state.version + 1)
-    _schedule(state, policy, effects)
-    return Decision(state, effects)
+        # The id, the count and the version in one new state (nothing above reads them).
+        return state._replace(seen=seen, events=events, version=version)
+    # The usual case: the clocks, the id, the count and the version in one new state.
+    return state._replace(response=response, resolution=resolution, seen=seen, events=events, version=version)
+
+
+def _clocks_fall_due(response: ClockState, resolution: ClockState, bound: int, *, inclusive: bool) -> bool:
+    """``_falls_due`` of a state with these clocks."""
+    for clock in (response, resolution):
+        if clock.stopped_at is None and clock.level < len(clock.due):
+            fire = clock.due[clock.level]
+            if fire is not None and (fire <= bound if inclusive else fire < bound):
+                return True
+    return False
 
 
 def _falls_due(state: TicketState, bound: int, *, inclusive: bool) -> bool:
@@ -400,12 +445,19 @@ def wake(state: TicketState, policy: Policy, now_us: int, fold_before_us: int | 
     own, at its own instant, in order (a worker that was merely busy skips none).
     ``None`` folds everything due by ``now_us`` (replay wakes at each due instant).
     """
-    effects: list[Effect] = []
-    new = _fire_due(state, policy, now_us, effects, inclusive=True, event_at=None, fold_before=fold_before_us)
+    out: list[dict[str, Any]] = []
+    return _decision(wake_into(state, policy, now_us, out, fold_before_us), policy, out)
+
+
+def wake_into(
+    state: TicketState, policy: Policy, now_us: int, out: list[dict[str, Any]], fold_before_us: int | None = None
+) -> TicketState:
+    """``wake`` without effect objects (see ``apply_into``): the records appended to ``out``, the new
+    state returned."""
+    new = _fire_due(state, policy, now_us, out, inclusive=True, event_at=None, fold_before=fold_before_us)
     if new is not state:
         new = new._replace(version=new.version + 1)
-    _schedule(new, policy, effects)
-    return Decision(new, effects)
+    return new
 
 
 def targets_of(state: TicketState, policy: Policy, metric: str) -> ClockTargets:
@@ -456,7 +508,9 @@ def _after_event(fold_before: int | None, at: int) -> int | None:
     return None if fold_before is None else max(fold_before, at + 1)
 
 
-def _open(event: TicketOpened, policy: Policy, at: int, now: int, fold_before: int | None = None) -> Decision:
+def _open(
+    event: TicketOpened, policy: Policy, at: int, now: int, out: list[dict[str, Any]], fold_before: int | None = None
+) -> TicketState:
     if event.priority not in policy.targets:
         raise EventRejected(
             f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
@@ -478,70 +532,131 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int, fold_before: i
     state = state._replace(
         response=scheduled(state, policy, "response", clock), resolution=scheduled(state, policy, "resolution", clock)
     )
-    effects: list[Effect] = []
     if _falls_due(state, now, inclusive=True):
-        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+        state = _fire_due(state, policy, now, out, inclusive=True, event_at=at,
                           fold_before=_after_event(fold_before, at))
-    _schedule(state, policy, effects)
-    return Decision(state, effects)
+    return state
+
+
+_Transition = Callable[[TicketState, Any, Policy, int, list[dict[str, Any]]], TicketState]
+
+
+def _acknowledged(
+    state: TicketState, event: TicketAcknowledged, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if state.response.stopped_at is not None:
+        return state  # a repeated acknowledgement changes nothing
+    return _stop(state, "response", policy, at, out)
+
+
+def _resolved(
+    state: TicketState, event: TicketResolved, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if state.resolved:
+        raise EventRejected(f"ticket {state.ticket_id!r} is already resolved")
+    if state.response.stopped_at is None:
+        state = _stop(state, "response", policy, at, out)
+    state = _stop(state, "resolution", policy, at, out)
+    return state._replace(resolved=True, paused=False)
+
+
+def _reopened(
+    state: TicketState, event: TicketReopened, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if not state.resolved:
+        raise EventRejected(f"ticket {state.ticket_id!r} is not resolved, so it cannot be reopened")
+    clock = state.resolution
+    start = max(at, clock.stopped_at or at)
+    clock = clock._replace(open_start=start, stopped_at=None, priority=state.priority)
+    return state._replace(resolution=clock, resolved=False)
+
+
+def _paused(
+    state: TicketState, event: TicketPaused, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if state.resolved:
+        raise EventRejected(f"ticket {state.ticket_id!r} is resolved, so it cannot be paused")
+    if state.paused:
+        raise EventRejected(f"ticket {state.ticket_id!r} is already paused")
+    clock = state.resolution
+    # Not resolved and not paused: the resolution clock runs.
+    running_from = clock.open_start if clock.open_start is not None else at
+    closed = clock.closed.appended((running_from, max(at, running_from)))
+    return state._replace(resolution=clock._replace(closed=closed, open_start=None), paused=True)
+
+
+def _resumed(
+    state: TicketState, event: TicketResumed, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if not state.paused:
+        raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
+    clock = state.resolution
+    last_end = clock.closed[-1][1] if len(clock.closed) else at
+    return state._replace(resolution=clock._replace(open_start=max(at, last_end)), paused=False)
+
+
+def _priority_changed(
+    state: TicketState, event: TicketPriorityChanged, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if event.priority not in policy.targets:
+        raise EventRejected(
+            f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
+        )
+    response, resolution = state.response, state.resolution
+    if not response.stopped:
+        response = response._replace(priority=event.priority)
+    if not resolution.stopped:
+        resolution = resolution._replace(priority=event.priority)
+    return state._replace(priority=event.priority, response=response, resolution=resolution)
+
+
+def _rated(
+    state: TicketState, event: TicketRated, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if state.resolution.outcomes == 0:
+        raise EventRejected(f"ticket {state.ticket_id!r} has not been resolved yet, so it cannot be rated")
+    if state.rated:
+        raise EventRejected(f"ticket {state.ticket_id!r} already rated")
+    out.append(_rating(state, policy, event.score, at))
+    return state._replace(rated=True)
+
+
+def _unsupported(
+    state: TicketState, event: TicketEvent, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    raise EventRejected(f"unsupported event type {event.type!r}")  # pragma: no cover
+
+
+# What each event type does to an existing ticket, looked up by the event's class (one dict look-up
+# instead of a chain of instance checks against pydantic classes). ``ticket.opened`` has none.
+_TRANSITIONS: dict[type, _Transition] = {
+    TicketAcknowledged: _acknowledged,
+    TicketResolved: _resolved,
+    TicketReopened: _reopened,
+    TicketPaused: _paused,
+    TicketResumed: _resumed,
+    TicketPriorityChanged: _priority_changed,
+    TicketRated: _rated,
+}
+
+
+def _transition_of(event: TicketEvent) -> _Transition | None:
+    """The transition of an event whose class is not in ``_TRANSITIONS`` (a subclass): None for an
+    opening."""
+    if isinstance(event, TicketOpened):
+        return None
+    for cls, transition in _TRANSITIONS.items():
+        if isinstance(event, cls):
+            return transition
+    return _unsupported
 
 
 def _transition(
-    state: TicketState, event: TicketEvent, policy: Policy, at: int, effects: list[Effect]
+    state: TicketState, event: TicketEvent, policy: Policy, at: int, out: list[dict[str, Any]]
 ) -> TicketState:
-    if isinstance(event, TicketAcknowledged):
-        if state.response.stopped:
-            return state  # a repeated acknowledgement changes nothing
-        return _stop(state, "response", policy, at, effects)
-    if isinstance(event, TicketResolved):
-        if state.resolved:
-            raise EventRejected(f"ticket {state.ticket_id!r} is already resolved")
-        if not state.response.stopped:
-            state = _stop(state, "response", policy, at, effects)
-        state = _stop(state, "resolution", policy, at, effects)
-        return state._replace(resolved=True, paused=False)
-    if isinstance(event, TicketReopened):
-        if not state.resolved:
-            raise EventRejected(f"ticket {state.ticket_id!r} is not resolved, so it cannot be reopened")
-        clock = state.resolution
-        start = max(at, clock.stopped_at or at)
-        clock = clock._replace(open_start=start, stopped_at=None, priority=state.priority)
-        return state._replace(resolution=clock, resolved=False)
-    if isinstance(event, TicketPaused):
-        if state.resolved:
-            raise EventRejected(f"ticket {state.ticket_id!r} is resolved, so it cannot be paused")
-        if state.paused:
-            raise EventRejected(f"ticket {state.ticket_id!r} is already paused")
-        clock = state.resolution
-        # Not resolved and not paused: the resolution clock runs.
-        running_from = clock.open_start if clock.open_start is not None else at
-        closed = clock.closed.appended((running_from, max(at, running_from)))
-        return state._replace(resolution=clock._replace(closed=closed, open_start=None), paused=True)
-    if isinstance(event, TicketResumed):
-        if not state.paused:
-            raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
-        clock = state.resolution
-        last_end = clock.closed[-1][1] if len(clock.closed) else at
-        return state._replace(resolution=clock._replace(open_start=max(at, last_end)), paused=False)
-    if isinstance(event, TicketPriorityChanged):
-        if event.priority not in policy.targets:
-            raise EventRejected(
-                f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
-            )
-        response, resolution = state.response, state.resolution
-        if not response.stopped:
-            response = response._replace(priority=event.priority)
-        if not resolution.stopped:
-            resolution = resolution._replace(priority=event.priority)
-        return state._replace(priority=event.priority, response=response, resolution=resolution)
-    if isinstance(event, TicketRated):
-        if state.resolution.outcomes == 0:
-            raise EventRejected(f"ticket {state.ticket_id!r} has not been resolved yet, so it cannot be rated")
-        if state.rated:
-            raise EventRejected(f"ticket {state.ticket_id!r} already rated")
-        effects.append(Publish(_rating(state, policy, event.score, at)))
-        return state._replace(rated=True)
-    raise EventRejected(f"unsupported event type {event.type!r}")  # pragma: no cover
+    """Apply an event's own change to an existing ticket (no scheduling, no due levels)."""
+    transition = _TRANSITIONS.get(type(event)) or _transition_of(event) or _unsupported
+    return transition(state, event, policy, at, out)
 
 
 def _rating(state: TicketState, policy: Policy, score: int, at: int) -> dict[str, Any]:
@@ -559,7 +674,7 @@ def _rating(state: TicketState, policy: Policy, score: int, at: int) -> dict[str
 
 
 def _stop(
-    state: TicketState, metric: str, policy: Policy, at: int, effects: list[Effect]
+    state: TicketState, metric: str, policy: Policy, at: int, out: list[dict[str, Any]]
 ) -> TicketState:
     targets = targets_of(state, policy, metric)
     calendar = targets.calendar
@@ -617,7 +732,7 @@ def _stop(
         record["id"] += f":{clock.outcomes}"
     if retracts:
         record["retracts"] = retracts
-    effects.append(Publish(record))
+    out.append(record)
     return state
 
 
@@ -632,7 +747,7 @@ def _fire_due(
     state: TicketState,
     policy: Policy,
     bound: int,
-    effects: list[Effect],
+    out: list[dict[str, Any]],
     *,
     inclusive: bool,
     event_at: int | None,
@@ -648,7 +763,7 @@ def _fire_due(
             if t is not None and (t <= bound if inclusive else t < bound)
         ]
         for level, fire in _published_levels(due, fold_before):
-            state = _publish_level(state, policy, metric, level, fire, event_at, effects)
+            state = _publish_level(state, policy, metric, level, fire, event_at, out)
     return state
 
 
@@ -669,7 +784,7 @@ def _published_levels(due: list[tuple[int, int]], fold_before: int | None) -> li
 
 def _publish_level(
     state: TicketState, policy: Policy, metric: str, level: int, fire: int, event_at: int | None,
-    effects: list[Effect],
+    out: list[dict[str, Any]],
 ) -> TicketState:
     warnings = len(policy.warn_at)
     clock = state.clock(metric)
@@ -689,14 +804,8 @@ def _publish_level(
         n = level - warnings - 1
         record["level"] = n
         record["to"] = targets.escalations[n - 1].to
-    effects.append(Publish(record))
+    out.append(record)
     return state
-
-
-def _schedule(state: TicketState, policy: Policy, effects: list[Effect]) -> None:
-    at = next_wake(state, policy)
-    if at is not None:
-        effects.append(WakeAt(state.ticket_id, at, state.version))
 
 
 def _with_clock(state: TicketState, metric: str, clock: ClockState) -> TicketState:
