@@ -16,7 +16,7 @@ from typing import Any
 
 from monitor.core.budget import Decision as ServiceDecision
 from monitor.core.budget import ServiceState, apply_service_event, wake_service
-from monitor.core.clock import Decision, Publish, TicketState, WakeAt, apply_event, wake
+from monitor.core.clock import Publish, TicketState, apply_into, next_wake, wake_into
 from monitor.core.errors import EventRejected
 from monitor.core.events import SERVICE_EVENT_TYPES, parse_event
 from monitor.core.instants import to_us
@@ -84,22 +84,36 @@ class Replay:
             self._carry_out(service_decision, records)
             return None
         now = at if self.clock_us is None else max(self.clock_us, at)
-        state = self.tickets.get(event.ticket_id)
+        ticket_id = event.ticket_id
+        tickets = self.tickets
+        state = tickets.get(ticket_id)
+        decided: list[dict[str, Any]] = []
         try:
             # Decide first, so a rejected event (say, dated far ahead) moves no clock.
-            decision = apply_event(state, event, self.policy, now)
+            new = apply_into(state, event, self.policy, now, decided)
         except EventRejected as error:
-            return Rejection(line, error.reason, event.event_id, event.ticket_id)
+            return Rejection(line, error.reason, event.event_id, ticket_id)
         heap = self._heap
         if heap and heap[0][0] < at:
             self.advance(at, inclusive=False, into=records)
-            current = self.tickets.get(event.ticket_id)
+            current = tickets.get(ticket_id)
             if current is not state and current is not None:
-                decision = apply_event(current, event, self.policy, now)
+                decided = []
+                new = apply_into(current, event, self.policy, now, decided)
         elif self.clock_us is None or at > self.clock_us:
             self.clock_us = at  # what ``advance`` does when nothing is due
-        self._carry_out(decision, records)
+        tickets[ticket_id] = new
+        if decided:
+            records += decided
+        self._wake_at(new)
         return None
+
+    def _wake_at(self, state: TicketState) -> None:
+        """Plan the ticket's next wake-up (if any) at its current version."""
+        due = next_wake(state, self.policy)
+        if due is not None:
+            self._seq += 1
+            heapq.heappush(self._heap, (due, self._seq, state.ticket_id, state.version, False))
 
     def advance(
         self, until_us: int, *, inclusive: bool = True, into: list[dict[str, Any]] | None = None
@@ -118,24 +132,24 @@ class Replay:
             state = self.tickets.get(key)
             if state is None or state.version != version:
                 continue  # stale: the ticket changed since this wake-up was planned
-            self._carry_out(wake(state, self.policy, due), records)
+            woken: list[dict[str, Any]] = []
+            new = wake_into(state, self.policy, due, woken)
+            self.tickets[key] = new
+            if woken:
+                records += woken
+            self._wake_at(new)
         if self.clock_us is None or until_us > self.clock_us:
             self.clock_us = until_us
         return records
 
-    def _carry_out(self, decision: Decision | ServiceDecision, records: list[dict[str, Any]]) -> None:
-        """Keep the decision's state, schedule its wake-ups and append its records to ``records``."""
+    def _carry_out(self, decision: ServiceDecision, records: list[dict[str, Any]]) -> None:
+        """Keep a service decision's state, schedule its wake-ups and append its records to ``records``."""
         state = decision.state
-        if isinstance(state, TicketState):
-            self.tickets[state.ticket_id] = state
-        elif state is not None:
+        if state is not None:
             self.services[state.service_id] = state
         for effect in decision.effects:
             if isinstance(effect, Publish):
                 records.append(effect.record)
-            elif isinstance(effect, WakeAt):
-                self._seq += 1
-                heapq.heappush(self._heap, (effect.at_us, self._seq, effect.ticket_id, effect.version, False))
             else:
                 self._seq += 1
                 heapq.heappush(self._heap, (effect.at_us, self._seq, effect.service_id, effect.version, True))
