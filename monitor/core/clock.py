@@ -278,7 +278,7 @@ def _figures(
     clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]
 ) -> tuple[int, tuple[int, ...], str]:
     """``(used, reached, measure)`` of all the clock's closed spans under these levels (no new state)."""
-    measure = fingerprint(calendar, levels)
+    measure = fingerprint(calendar, levels)  # lru-cached; usually also in the targets' plan
     if clock.measure == measure:
         if clock.measured == len(clock.closed):
             return clock.used, clock.reached, measure
@@ -479,19 +479,33 @@ def next_wake(state: TicketState, policy: Policy) -> int | None:
     return best
 
 
+def _plan(policy: Policy, targets: ClockTargets, metric: str) -> tuple[int, tuple[int, ...], str]:
+    """``(target, clock_levels, fingerprint)`` of one clock under these targets, kept with them."""
+    plan = targets.plans.get(metric)
+    if plan is None:
+        levels = clock_levels(policy, targets, metric)
+        plan = targets.plans[metric] = (targets.target_us(metric), levels, fingerprint(targets.calendar, levels))
+    return plan
+
+
 def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> ClockState:
     """``clock`` with ``due`` computed for its segments and current targets."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
-    levels = clock_levels(policy, targets, metric)
+    _, levels, measure = _plan(policy, targets, metric)
     calendar = targets.calendar
-    used, reached, measure = _figures(clock, calendar, levels)
+    closed = clock.closed
+    count = len(closed)
+    if clock.measure == measure and clock.measured == count:
+        used, reached = clock.used, clock.reached  # nothing closed since: the running figures stand
+    else:
+        used, reached, measure = _figures(clock, calendar, levels)
     rest = levels[len(reached) :]
     if clock.open_start is None:
         due: tuple[int | None, ...] = (*reached, *([None] * len(rest)))
     else:
         due = (*reached, *calendar.add_many(clock.open_start, [d - used for d in rest]))
     # One new state for the figures and the schedule together.
-    return clock._replace(due=due, used=used, reached=reached, measure=measure, measured=len(clock.closed))
+    return clock._replace(due=due, used=used, reached=reached, measure=measure, measured=count)
 
 
 def rescheduled(state: TicketState, policy: Policy) -> TicketState:
@@ -678,8 +692,7 @@ def _stop(
 ) -> TicketState:
     targets = targets_of(state, policy, metric)
     calendar = targets.calendar
-    target = targets.target_us(metric)
-    levels = clock_levels(policy, targets, metric)
+    target, levels, _ = _plan(policy, targets, metric)
     clock = state.clock(metric)
     used, reached, measure = _figures(clock, calendar, levels)
     # Spans after the stop instant (an event that arrived late) no longer count: drop or clip

@@ -171,6 +171,11 @@ class ClockTargets:
     response_us: int
     resolution_us: int
     escalations: tuple[Escalation, ...] = ()
+    # Per metric, what the engine derives from these targets (its target, alert levels and their
+    # fingerprint; see ``monitor.core.clock``): at most two entries.
+    plans: dict[str, tuple[int, tuple[int, ...], str]] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
 
     def target_us(self, metric: str) -> int:
         """Return the target duration of ``metric`` (response or resolution)."""

@@ -42,6 +42,11 @@ class Rejection:
         return out
 
 
+# Per event class, whether it is a service's (one entry per class: a dict look-up instead of
+# instance checks against pydantic classes for every line).
+_IS_SERVICE: dict[type, bool] = {}
+
+
 @dataclass
 class Replay:
     """Event-time driver of the core over many tickets."""
@@ -71,7 +76,11 @@ class Replay:
         except EventRejected as error:
             return Rejection(line, error.reason)
         at = to_us(event.occurred_at)
-        if isinstance(event, SERVICE_EVENT_TYPES):
+        cls = type(event)
+        is_service = _IS_SERVICE.get(cls)
+        if is_service is None:
+            is_service = _IS_SERVICE[cls] = isinstance(event, SERVICE_EVENT_TYPES)
+        if is_service:
             service = self.services.get(event.service_id)
             try:
                 service_decision = apply_service_event(service, event, self.policy)
@@ -160,12 +169,18 @@ def replay_lines(
 ) -> Iterator[dict[str, Any] | Rejection]:
     """Replay raw JSON lines; yield published records and rejections in order."""
     driver = Replay(policy)
+    feed = driver._feed
     number = 0
     for number, raw in enumerate(lines, start=1):
         if not raw or raw.isspace():  # blank (what strip() would empty, without a copy of each line)
             continue
-        records, rejection = driver.feed(number, raw)
-        yield from records
+        records: list[dict[str, Any]] = []
+        try:
+            rejection = feed(number, raw, records)
+        except Exception as error:  # as in ``Replay.feed``
+            rejection = Rejection(number, f"internal error: {type(error).__name__}: {error}")
+        if records:
+            yield from records
         if rejection is not None:
             yield rejection
     if until_us is None:
