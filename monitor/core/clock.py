@@ -708,9 +708,12 @@ def _stop(
         start, end = closed[keep]
         used -= calendar.elapsed(at, end)
         clipped = (start, at)
-    spans = closed if keep == len(closed) else closed.head(keep)
-    # A level reached by the instant ``at`` was reached at the same instant without the later spans.
-    reached = tuple(t for t, level in zip(reached, levels, strict=False) if level <= used)
+    if keep != len(closed):
+        spans = closed.head(keep)
+        # A level reached by the instant ``at`` was reached at the same instant without the later spans.
+        reached = tuple(t for t, level in zip(reached, levels, strict=False) if level <= used)
+    else:
+        spans = closed  # nothing dropped: every level reached stays reached
     if clipped is not None:
         spans = spans.appended(clipped)
     if clock.open_start is not None and clock.open_start < at:
@@ -812,7 +815,7 @@ def _publish_level(
         deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
     record = _record(state, policy, metric, kind, at, clock, targets, deadline)
     if kind == "warning":
-        record["threshold"] = float(policy.warn_at[level - 1])
+        record["threshold"] = policy.warn_float(level)
     elif kind == "escalation":
         n = level - warnings - 1
         record["level"] = n
@@ -831,7 +834,7 @@ def _alert_id(ticket_id: str, metric: str, level: int, policy: Policy) -> str:
         return f"{ticket_id}:{metric}:escalation:{level - warnings - 1}"
     if level == warnings + 1:
         return f"{ticket_id}:{metric}:breach"
-    return f"{ticket_id}:{metric}:warning:{float(policy.warn_at[level - 1])}"
+    return f"{ticket_id}:{metric}:warning:{policy.warn_float(level)}"
 
 
 def _record(
