@@ -275,21 +275,22 @@ def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: i
 
 
 def _figures(
-    clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]
+    clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...], closed: Spans | None = None
 ) -> tuple[int, tuple[int, ...], str]:
-    """``(used, reached, measure)`` of all the clock's closed spans under these levels (no new state)."""
+    """``(used, reached, measure)`` of all the clock's closed spans (or of ``closed``, the clock's spans
+    with more appended) under these levels (no new state)."""
     measure = fingerprint(calendar, levels)  # lru-cached; usually also in the targets' plan
+    if closed is None:
+        closed = clock.closed
     if clock.measure == measure:
-        if clock.measured == len(clock.closed):
+        if clock.measured == len(closed):
             return clock.used, clock.reached, measure
-        if clock.measured < len(clock.closed):
+        if clock.measured < len(closed):
             # The usual case: the event closed one span; only it is measured.
-            used, reached = measure_spans(
-                calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
-            )
+            used, reached = measure_spans(calendar, closed.since(clock.measured), levels, clock.used, clock.reached)
             return used, reached, measure
     # another calendar or levels (a priority change, a changed policy): all spans again
-    used, reached = measure_spans(calendar, clock.closed, levels)
+    used, reached = measure_spans(calendar, closed, levels)
     return used, reached, measure
 
 
@@ -380,6 +381,24 @@ def apply_into(
     # What fell due before the event would have been published by a timely wake-up.
     if _clocks_fall_due(state.response, state.resolution, at, inclusive=False):
         state = _fire_due(state, policy, at, out, inclusive=False, event_at=None, fold_before=fold_before_us)
+    move = _MOVES.get(transition)
+    if move is not None:
+        # A pause or a resume (most events): only the resolution clock's spans change, so its new spans,
+        # its schedule, the pause flag, the id, the count and the version go into two new states.
+        closed, open_start, paused = move(state, at)
+        clock = state.resolution
+        resolution = clock
+        if clock.stopped_at is None and (closed is not clock.closed or open_start != clock.open_start):
+            resolution = _scheduled_with(state, policy, "resolution", clock, closed, open_start)
+        elif closed is not clock.closed or open_start != clock.open_start:
+            resolution = clock._replace(closed=closed, open_start=open_start)  # pragma: no cover (a running clock)
+        seen, events, version = state.seen.added(key), state.events + 1, state.version + 1
+        if _clocks_fall_due(state.response, resolution, now, inclusive=True):
+            state = state._replace(resolution=resolution, paused=paused)
+            state = _fire_due(state, policy, now, out, inclusive=True, event_at=at,
+                              fold_before=_after_event(fold_before_us, at))
+            return state._replace(seen=seen, events=events, version=version)
+        return state._replace(resolution=resolution, paused=paused, seen=seen, events=events, version=version)
     old_response, old_resolution = state.response, state.resolution
     state = transition(state, event, policy, at, out)
     response, resolution = state.response, state.resolution
@@ -490,22 +509,30 @@ def _plan(policy: Policy, targets: ClockTargets, metric: str) -> tuple[int, tupl
 
 def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> ClockState:
     """``clock`` with ``due`` computed for its segments and current targets."""
+    return _scheduled_with(state, policy, metric, clock, clock.closed, clock.open_start)
+
+
+def _scheduled_with(
+    state: TicketState, policy: Policy, metric: str, clock: ClockState, closed: Spans, open_start: int | None
+) -> ClockState:
+    """``scheduled`` of ``clock`` with these spans (what a pause or resume makes of it), in one new state."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
     _, levels, measure = _plan(policy, targets, metric)
     calendar = targets.calendar
-    closed = clock.closed
     count = len(closed)
     if clock.measure == measure and clock.measured == count:
         used, reached = clock.used, clock.reached  # nothing closed since: the running figures stand
     else:
-        used, reached, measure = _figures(clock, calendar, levels)
+        used, reached, measure = _figures(clock, calendar, levels, closed)
     rest = levels[len(reached) :]
-    if clock.open_start is None:
+    if open_start is None:
         due: tuple[int | None, ...] = (*reached, *([None] * len(rest)))
     else:
-        due = (*reached, *calendar.add_many(clock.open_start, [d - used for d in rest]))
-    # One new state for the figures and the schedule together.
-    return clock._replace(due=due, used=used, reached=reached, measure=measure, measured=count)
+        due = (*reached, *calendar.add_many(open_start, [d - used for d in rest]))
+    # One new state for the spans, the figures and the schedule together.
+    return clock._replace(
+        closed=closed, open_start=open_start, due=due, used=used, reached=reached, measure=measure, measured=count
+    )
 
 
 def rescheduled(state: TicketState, policy: Policy) -> TicketState:
@@ -585,9 +612,8 @@ def _reopened(
     return state._replace(resolution=clock, resolved=False)
 
 
-def _paused(
-    state: TicketState, event: TicketPaused, policy: Policy, at: int, out: list[dict[str, Any]]
-) -> TicketState:
+def _pause_spans(state: TicketState, at: int) -> tuple[Spans, int | None, bool]:
+    """The resolution clock's ``(closed, open_start)`` after a pause at ``at``, and the pause flag."""
     if state.resolved:
         raise EventRejected(f"ticket {state.ticket_id!r} is resolved, so it cannot be paused")
     if state.paused:
@@ -595,18 +621,30 @@ def _paused(
     clock = state.resolution
     # Not resolved and not paused: the resolution clock runs.
     running_from = clock.open_start if clock.open_start is not None else at
-    closed = clock.closed.appended((running_from, max(at, running_from)))
-    return state._replace(resolution=clock._replace(closed=closed, open_start=None), paused=True)
+    return clock.closed.appended((running_from, max(at, running_from))), None, True
+
+
+def _resume_spans(state: TicketState, at: int) -> tuple[Spans, int | None, bool]:
+    """The resolution clock's ``(closed, open_start)`` after a resume at ``at``, and the pause flag."""
+    if not state.paused:
+        raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
+    closed = state.resolution.closed
+    last_end = closed[-1][1] if len(closed) else at
+    return closed, max(at, last_end), False
+
+
+def _paused(
+    state: TicketState, event: TicketPaused, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    closed, open_start, paused = _pause_spans(state, at)
+    return state._replace(resolution=state.resolution._replace(closed=closed, open_start=open_start), paused=paused)
 
 
 def _resumed(
     state: TicketState, event: TicketResumed, policy: Policy, at: int, out: list[dict[str, Any]]
 ) -> TicketState:
-    if not state.paused:
-        raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
-    clock = state.resolution
-    last_end = clock.closed[-1][1] if len(clock.closed) else at
-    return state._replace(resolution=clock._replace(open_start=max(at, last_end)), paused=False)
+    _, open_start, paused = _resume_spans(state, at)
+    return state._replace(resolution=state.resolution._replace(open_start=open_start), paused=paused)
 
 
 def _priority_changed(
@@ -651,6 +689,14 @@ _TRANSITIONS: dict[type, _Transition] = {
     TicketResumed: _resumed,
     TicketPriorityChanged: _priority_changed,
     TicketRated: _rated,
+}
+
+
+# The transitions that only move the resolution clock's spans, by what computes the new spans
+# (``apply_into`` schedules and stores them in one step).
+_MOVES: dict[_Transition, Callable[[TicketState, int], tuple[Spans, int | None, bool]]] = {
+    _paused: _pause_spans,
+    _resumed: _resume_spans,
 }
 
 
