@@ -348,7 +348,8 @@ def apply_into(
     """``apply_event`` without effect objects, for drivers that take many events (replay): the records
     are appended to ``out`` and the new state returned; its next wake-up is ``next_wake`` of it.
 
-    Raises EventRejected, as ``apply_event``, before appending anything.
+    Raises EventRejected as ``apply_event`` does; the state is then unchanged and whatever was appended
+    to ``out`` meanwhile (levels due before the event) must be discarded with the event.
     """
     at = to_us(event.occurred_at)
     now = max(now_us, at)

@@ -12,13 +12,13 @@ import heapq
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from monitor.core.budget import Decision as ServiceDecision
 from monitor.core.budget import ServiceState, apply_service_event, wake_service
 from monitor.core.clock import Publish, TicketState, apply_into, next_wake, wake_into
 from monitor.core.errors import EventRejected
-from monitor.core.events import SERVICE_EVENT_TYPES, parse_event
+from monitor.core.events import SERVICE_EVENT_TYPES, ServiceEvent, TicketEvent, parse_event
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
 
@@ -81,17 +81,23 @@ class Replay:
         if is_service is None:
             is_service = _IS_SERVICE[cls] = isinstance(event, SERVICE_EVENT_TYPES)
         if is_service:
-            service = self.services.get(event.service_id)
-            try:
-                service_decision = apply_service_event(service, event, self.policy)
-            except EventRejected as error:
-                return Rejection(line, error.reason, event.event_id)
-            self.advance(at, inclusive=False, into=records)
-            current_service = self.services.get(event.service_id)
-            if current_service is not service:
-                service_decision = apply_service_event(current_service, event, self.policy)
-            self._carry_out(service_decision, records)
-            return None
+            return self._feed_service(line, cast("ServiceEvent", event), at, records)
+        return self._feed_ticket(line, cast("TicketEvent", event), at, records)
+
+    def _feed_service(self, line: int, event: ServiceEvent, at: int, records: list[dict[str, Any]]) -> Rejection | None:
+        service = self.services.get(event.service_id)
+        try:
+            service_decision = apply_service_event(service, event, self.policy)
+        except EventRejected as error:
+            return Rejection(line, error.reason, event.event_id)
+        self.advance(at, inclusive=False, into=records)
+        current_service = self.services.get(event.service_id)
+        if current_service is not service:
+            service_decision = apply_service_event(current_service, event, self.policy)
+        self._carry_out(service_decision, records)
+        return None
+
+    def _feed_ticket(self, line: int, event: TicketEvent, at: int, records: list[dict[str, Any]]) -> Rejection | None:
         now = at if self.clock_us is None else max(self.clock_us, at)
         ticket_id = event.ticket_id
         tickets = self.tickets
