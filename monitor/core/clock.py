@@ -755,6 +755,13 @@ def _stop(
         start, end = closed[keep]
         used -= calendar.elapsed(at, end)
         clipped = (start, at)
+    # The deadline a running clock was scheduled for (``due`` of the target level) stands when the stop
+    # drops no span: business time from ``open_start`` to it is what is left from ``at`` to it.
+    scheduled_deadline = None
+    if keep == len(closed) and clock.open_start is not None and clock.open_start < at and (
+        clock.measure == measure and clock.measured == keep and len(clock.due) > len(policy.warn_at)
+    ):
+        scheduled_deadline = clock.due[len(policy.warn_at)]
     if keep != len(closed):
         spans = closed.head(keep)
         # A level reached by the instant ``at`` was reached at the same instant without the later spans.
@@ -786,7 +793,12 @@ def _stop(
         if (level <= warnings and fell_due[level - 1] is None) or (level > warnings and not _overdue(fell_due, level, at))
     ]
     state = _with_clock(state, metric, clock)
-    deadline = breached_at if breached_at is not None else calendar.add(at, target - used)
+    if breached_at is not None:
+        deadline = breached_at
+    elif scheduled_deadline is not None:
+        deadline = scheduled_deadline
+    else:
+        deadline = calendar.add(at, target - used)
     record = _record(state, policy, metric, "outcome", at, clock, targets, deadline)
     record["status"] = "met" if met else "breached"
     record["used_seconds"] = used / 1_000_000
