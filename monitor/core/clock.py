@@ -275,11 +275,16 @@ def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: i
 
 
 def _figures(
-    clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...], closed: Spans | None = None
+    clock: ClockState,
+    calendar: BusinessCalendar,
+    levels: tuple[int, ...],
+    closed: Spans | None = None,
+    measure: str | None = None,
 ) -> tuple[int, tuple[int, ...], str]:
     """``(used, reached, measure)`` of all the clock's closed spans (or of ``closed``, the clock's spans
-    with more appended) under these levels (no new state)."""
-    measure = fingerprint(calendar, levels)  # lru-cached; usually also in the targets' plan
+    with more appended) under these levels (no new state); ``measure`` is their fingerprint, if known."""
+    if measure is None:
+        measure = fingerprint(calendar, levels)
     if closed is None:
         closed = clock.closed
     if clock.measure == measure:
@@ -524,7 +529,7 @@ def _scheduled_with(
     if clock.measure == measure and clock.measured == count:
         used, reached = clock.used, clock.reached  # nothing closed since: the running figures stand
     else:
-        used, reached, measure = _figures(clock, calendar, levels, closed)
+        used, reached, measure = _figures(clock, calendar, levels, closed, measure)
     rest = levels[len(reached) :]
     if open_start is None:
         due: tuple[int | None, ...] = (*reached, *([None] * len(rest)))
@@ -739,9 +744,9 @@ def _stop(
 ) -> TicketState:
     targets = targets_of(state, policy, metric)
     calendar = targets.calendar
-    target, levels, _ = _plan(policy, targets, metric)
+    target, levels, measure = _plan(policy, targets, metric)
     clock = state.clock(metric)
-    used, reached, measure = _figures(clock, calendar, levels)
+    used, reached, measure = _figures(clock, calendar, levels, None, measure)
     # Spans after the stop instant (an event that arrived late) no longer count: drop or clip
     # them, taking their business time off the running figure.
     closed = clock.closed
