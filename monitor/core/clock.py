@@ -13,7 +13,10 @@ extended by the one span an event closes; only a change of calendar or levels
 ``apply_event`` and ``wake`` take the state, the policy and ``now`` and return
 a ``Decision``: the new state plus effects for the shell to carry out —
 ``Publish`` a record, ``WakeAt`` an instant. Nothing here reads a clock,
-a file or the network.
+a file or the network. They wrap ``apply_into`` and ``wake_into``, the same
+decisions without effect objects (records appended to the caller's list, the
+new state returned, its next wake-up ``next_wake``), which the replay driver
+calls for every event.
 
 Alerts of a clock are numbered by severity: level ``k`` for ``1 <= k <= W``
 is the warning at ``warn_at[k-1]``, level ``W+1`` the breach, and level
