@@ -531,6 +531,8 @@ def _scheduled_with(
     count = len(closed)
     if clock.measure == measure and clock.measured == count:
         used, reached = clock.used, clock.reached  # nothing closed since: the running figures stand
+    elif not count:
+        used, reached = 0, ()  # no closed span yet (a new clock): nothing to measure
     else:
         used, reached, measure = _figures(clock, calendar, levels, closed, measure)
     rest = levels[len(reached) :]
