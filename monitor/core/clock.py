@@ -13,7 +13,10 @@ extended by the one span an event closes; only a change of calendar or levels
 ``apply_event`` and ``wake`` take the state, the policy and ``now`` and return
 a ``Decision``: the new state plus effects for the shell to carry out —
 ``Publish`` a record, ``WakeAt`` an instant. Nothing here reads a clock,
-a file or the network.
+a file or the network. They wrap ``apply_into`` and ``wake_into``, the same
+decisions without effect objects (records appended to the caller's list, the
+new state returned, its next wake-up ``next_wake``), which the replay driver
+calls for every event.
 
 Alerts of a clock are numbered by severity: level ``k`` for ``1 <= k <= W``
 is the warning at ``warn_at[k-1]``, level ``W+1`` the breach, and level
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -275,21 +278,27 @@ def used_us(calendar: BusinessCalendar, segments: Sequence[Segment], until_us: i
 
 
 def _figures(
-    clock: ClockState, calendar: BusinessCalendar, levels: tuple[int, ...]
+    clock: ClockState,
+    calendar: BusinessCalendar,
+    levels: tuple[int, ...],
+    closed: Spans | None = None,
+    measure: str | None = None,
 ) -> tuple[int, tuple[int, ...], str]:
-    """``(used, reached, measure)`` of all the clock's closed spans under these levels (no new state)."""
-    measure = fingerprint(calendar, levels)
+    """``(used, reached, measure)`` of all the clock's closed spans (or of ``closed``, the clock's spans
+    with more appended) under these levels (no new state); ``measure`` is their fingerprint, if known."""
+    if measure is None:
+        measure = fingerprint(calendar, levels)
+    if closed is None:
+        closed = clock.closed
     if clock.measure == measure:
-        if clock.measured == len(clock.closed):
+        if clock.measured == len(closed):
             return clock.used, clock.reached, measure
-        if clock.measured < len(clock.closed):
+        if clock.measured < len(closed):
             # The usual case: the event closed one span; only it is measured.
-            used, reached = measure_spans(
-                calendar, clock.closed.since(clock.measured), levels, clock.used, clock.reached
-            )
+            used, reached = measure_spans(calendar, closed.since(clock.measured), levels, clock.used, clock.reached)
             return used, reached, measure
     # another calendar or levels (a priority change, a changed policy): all spans again
-    used, reached = measure_spans(calendar, clock.closed, levels)
+    used, reached = measure_spans(calendar, closed, levels)
     return used, reached, measure
 
 
@@ -322,16 +331,47 @@ def apply_event(
     it, by ``now_us`` are each published when due at or after it; levels due before
     it (or, reached late by the event itself, at or before its instant) fold.
     """
+    out: list[dict[str, Any]] = []
+    new = apply_into(state, event, policy, now_us, out, fold_before_us)
+    return _decision(new, policy, out)
+
+
+def _decision(state: TicketState, policy: Policy, out: list[dict[str, Any]]) -> Decision:
+    """The public form of a fast path's result: its records as ``Publish`` effects, then the wake-up."""
+    effects: list[Effect] = [Publish(record) for record in out]
+    at = next_wake(state, policy)
+    if at is not None:
+        effects.append(WakeAt(state.ticket_id, at, state.version))
+    return Decision(state, effects)
+
+
+def apply_into(
+    state: TicketState | None,
+    event: TicketEvent,
+    policy: Policy,
+    now_us: int,
+    out: list[dict[str, Any]],
+    fold_before_us: int | None = None,
+) -> TicketState:
+    """``apply_event`` without effect objects, for drivers that take many events (replay): the records
+    are appended to ``out`` and the new state returned; its next wake-up is ``next_wake`` of it.
+
+    Raises EventRejected as ``apply_event`` does; the state is then unchanged and whatever was appended
+    to ``out`` meanwhile (levels due before the event) must be discarded with the event.
+    """
     at = to_us(event.occurred_at)
     now = max(now_us, at)
     if state is None:
         if not isinstance(event, TicketOpened):
             raise EventRejected(f"unknown ticket {event.ticket_id!r}: no ticket.opened seen for it")
-        return _open(event, policy, at, now, fold_before_us)
+        return _open(event, policy, at, now, out, fold_before_us)
     key = event_key(event.event_id)
     if key in state.seen:
         raise DuplicateEvent(f"duplicate event_id {event.event_id!r}: already applied")
-    if isinstance(event, TicketOpened):
+    transition = _TRANSITIONS.get(type(event))
+    if transition is None:
+        transition = _transition_of(event)
+    if transition is None:
         raise EventRejected(
             f"ticket {state.ticket_id!r} already exists"
             + ("; send ticket.reopened to reopen it" if state.resolved else "")
@@ -348,27 +388,60 @@ def apply_event(
             "still accepted, and its clocks keep their deadlines"
         )
     # What fell due before the event would have been published by a timely wake-up.
-    effects: list[Effect] = []
-    if _falls_due(state, at, inclusive=False):
-        state = _fire_due(state, policy, at, effects, inclusive=False, event_at=None, fold_before=fold_before_us)
-    before = state
-    state = _transition(state, event, policy, at, effects)
-    clocks = [state.response, state.resolution]
-    for i, old in enumerate((before.response, before.resolution)):  # METRICS order
-        new = clocks[i]
-        if new.stopped_at is None and (
-            new.closed is not old.closed or new.open_start != old.open_start or new.priority != old.priority
-        ):
-            clocks[i] = scheduled(state, policy, METRICS[i], new)
-    if clocks[0] is not state.response or clocks[1] is not state.resolution:
-        state = state._replace(response=clocks[0], resolution=clocks[1])  # both clocks in one new state
-    if _falls_due(state, now, inclusive=True):
-        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+    if _clocks_fall_due(state.response, state.resolution, at, inclusive=False):
+        state = _fire_due(state, policy, at, out, inclusive=False, event_at=None, fold_before=fold_before_us)
+    move = _MOVES.get(transition)
+    if move is not None:
+        # A pause or a resume (most events): only the resolution clock's spans change, so its new spans,
+        # its schedule, the pause flag, the id, the count and the version go into two new states.
+        closed, open_start, paused = move(state, at)
+        clock = state.resolution
+        resolution = clock
+        if clock.stopped_at is None and (closed is not clock.closed or open_start != clock.open_start):
+            resolution = _scheduled_with(state, policy, "resolution", clock, closed, open_start)
+        elif closed is not clock.closed or open_start != clock.open_start:
+            resolution = clock._replace(closed=closed, open_start=open_start)  # pragma: no cover (a running clock)
+        seen, events, version = state.seen.added(key), state.events + 1, state.version + 1
+        if _clocks_fall_due(state.response, resolution, now, inclusive=True):
+            state = state._replace(resolution=resolution, paused=paused)
+            state = _fire_due(state, policy, now, out, inclusive=True, event_at=at,
+                              fold_before=_after_event(fold_before_us, at))
+            return state._replace(seen=seen, events=events, version=version)
+        return state._replace(resolution=resolution, paused=paused, seen=seen, events=events, version=version)
+    old_response, old_resolution = state.response, state.resolution
+    state = transition(state, event, policy, at, out)
+    response, resolution = state.response, state.resolution
+    if response.stopped_at is None and (
+        response.closed is not old_response.closed
+        or response.open_start != old_response.open_start
+        or response.priority != old_response.priority
+    ):
+        response = scheduled(state, policy, "response", response)
+    if resolution.stopped_at is None and (
+        resolution.closed is not old_resolution.closed
+        or resolution.open_start != old_resolution.open_start
+        or resolution.priority != old_resolution.priority
+    ):
+        resolution = scheduled(state, policy, "resolution", resolution)
+    seen, events, version = state.seen.added(key), state.events + 1, state.version + 1
+    if _clocks_fall_due(response, resolution, now, inclusive=True):
+        state = state._replace(response=response, resolution=resolution)  # both clocks in one new state
+        state = _fire_due(state, policy, now, out, inclusive=True, event_at=at,
                           fold_before=_after_event(fold_before_us, at))
-    # The id, the count and the version in one new state (nothing above reads them).
-    state = state._replace(seen=state.seen.added(key), events=state.events + 1, version=state.version + 1)
-    _schedule(state, policy, effects)
-    return Decision(state, effects)
+        # The id, the count and the version in one new state (nothing above reads them).
+        return state._replace(seen=seen, events=events, version=version)
+    # The usual case: the clocks, the id, the count and the version in one new state.
+    return state._replace(response=response, resolution=resolution, seen=seen, events=events, version=version)
+
+
+def _clocks_fall_due(response: ClockState, resolution: ClockState, bound: int, *, inclusive: bool) -> bool:
+    """``_falls_due`` of a state with these clocks."""
+    for clock in (response, resolution):
+        if clock.stopped_at is None and clock.level < len(clock.due):
+            fire = clock.due[clock.level]
+            if fire is not None and (fire <= bound if inclusive else fire < bound):
+                return True
+    return False
 
 
 def _falls_due(state: TicketState, bound: int, *, inclusive: bool) -> bool:
@@ -400,12 +473,19 @@ def wake(state: TicketState, policy: Policy, now_us: int, fold_before_us: int | 
     own, at its own instant, in order (a worker that was merely busy skips none).
     ``None`` folds everything due by ``now_us`` (replay wakes at each due instant).
     """
-    effects: list[Effect] = []
-    new = _fire_due(state, policy, now_us, effects, inclusive=True, event_at=None, fold_before=fold_before_us)
+    out: list[dict[str, Any]] = []
+    return _decision(wake_into(state, policy, now_us, out, fold_before_us), policy, out)
+
+
+def wake_into(
+    state: TicketState, policy: Policy, now_us: int, out: list[dict[str, Any]], fold_before_us: int | None = None
+) -> TicketState:
+    """``wake`` without effect objects (see ``apply_into``): the records appended to ``out``, the new
+    state returned."""
+    new = _fire_due(state, policy, now_us, out, inclusive=True, event_at=None, fold_before=fold_before_us)
     if new is not state:
         new = new._replace(version=new.version + 1)
-    _schedule(new, policy, effects)
-    return Decision(new, effects)
+    return new
 
 
 def targets_of(state: TicketState, policy: Policy, metric: str) -> ClockTargets:
@@ -427,19 +507,43 @@ def next_wake(state: TicketState, policy: Policy) -> int | None:
     return best
 
 
+def _plan(policy: Policy, targets: ClockTargets, metric: str) -> tuple[int, tuple[int, ...], str]:
+    """``(target, clock_levels, fingerprint)`` of one clock under these targets, kept with them."""
+    plan = targets.plans.get(metric)
+    if plan is None:
+        levels = clock_levels(policy, targets, metric)
+        plan = targets.plans[metric] = (targets.target_us(metric), levels, fingerprint(targets.calendar, levels))
+    return plan
+
+
 def scheduled(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> ClockState:
     """``clock`` with ``due`` computed for its segments and current targets."""
+    return _scheduled_with(state, policy, metric, clock, clock.closed, clock.open_start)
+
+
+def _scheduled_with(
+    state: TicketState, policy: Policy, metric: str, clock: ClockState, closed: Spans, open_start: int | None
+) -> ClockState:
+    """``scheduled`` of ``clock`` with these spans (what a pause or resume makes of it), in one new state."""
     targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
-    levels = clock_levels(policy, targets, metric)
+    _, levels, measure = _plan(policy, targets, metric)
     calendar = targets.calendar
-    used, reached, measure = _figures(clock, calendar, levels)
+    count = len(closed)
+    if clock.measure == measure and clock.measured == count:
+        used, reached = clock.used, clock.reached  # nothing closed since: the running figures stand
+    elif not count:
+        used, reached = 0, ()  # no closed span yet (a new clock): nothing to measure
+    else:
+        used, reached, measure = _figures(clock, calendar, levels, closed, measure)
     rest = levels[len(reached) :]
-    if clock.open_start is None:
+    if open_start is None:
         due: tuple[int | None, ...] = (*reached, *([None] * len(rest)))
     else:
-        due = (*reached, *calendar.add_many(clock.open_start, [d - used for d in rest]))
-    # One new state for the figures and the schedule together.
-    return clock._replace(due=due, used=used, reached=reached, measure=measure, measured=len(clock.closed))
+        due = (*reached, *calendar.add_many(open_start, [d - used for d in rest]))
+    # One new state for the spans, the figures and the schedule together.
+    return clock._replace(
+        closed=closed, open_start=open_start, due=due, used=used, reached=reached, measure=measure, measured=count
+    )
 
 
 def rescheduled(state: TicketState, policy: Policy) -> TicketState:
@@ -456,7 +560,9 @@ def _after_event(fold_before: int | None, at: int) -> int | None:
     return None if fold_before is None else max(fold_before, at + 1)
 
 
-def _open(event: TicketOpened, policy: Policy, at: int, now: int, fold_before: int | None = None) -> Decision:
+def _open(
+    event: TicketOpened, policy: Policy, at: int, now: int, out: list[dict[str, Any]], fold_before: int | None = None
+) -> TicketState:
     if event.priority not in policy.targets:
         raise EventRejected(
             f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
@@ -478,70 +584,150 @@ def _open(event: TicketOpened, policy: Policy, at: int, now: int, fold_before: i
     state = state._replace(
         response=scheduled(state, policy, "response", clock), resolution=scheduled(state, policy, "resolution", clock)
     )
-    effects: list[Effect] = []
     if _falls_due(state, now, inclusive=True):
-        state = _fire_due(state, policy, now, effects, inclusive=True, event_at=at,
+        state = _fire_due(state, policy, now, out, inclusive=True, event_at=at,
                           fold_before=_after_event(fold_before, at))
-    _schedule(state, policy, effects)
-    return Decision(state, effects)
+    return state
+
+
+_Transition = Callable[[TicketState, Any, Policy, int, list[dict[str, Any]]], TicketState]
+
+
+def _acknowledged(
+    state: TicketState, event: TicketAcknowledged, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if state.response.stopped_at is not None:
+        return state  # a repeated acknowledgement changes nothing
+    return _stop(state, "response", policy, at, out)
+
+
+def _resolved(
+    state: TicketState, event: TicketResolved, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if state.resolved:
+        raise EventRejected(f"ticket {state.ticket_id!r} is already resolved")
+    if state.response.stopped_at is None:
+        state = _stop(state, "response", policy, at, out)
+    state = _stop(state, "resolution", policy, at, out)
+    return state._replace(resolved=True, paused=False)
+
+
+def _reopened(
+    state: TicketState, event: TicketReopened, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if not state.resolved:
+        raise EventRejected(f"ticket {state.ticket_id!r} is not resolved, so it cannot be reopened")
+    clock = state.resolution
+    start = max(at, clock.stopped_at or at)
+    clock = clock._replace(open_start=start, stopped_at=None, priority=state.priority)
+    return state._replace(resolution=clock, resolved=False)
+
+
+def _pause_spans(state: TicketState, at: int) -> tuple[Spans, int | None, bool]:
+    """The resolution clock's ``(closed, open_start)`` after a pause at ``at``, and the pause flag."""
+    if state.resolved:
+        raise EventRejected(f"ticket {state.ticket_id!r} is resolved, so it cannot be paused")
+    if state.paused:
+        raise EventRejected(f"ticket {state.ticket_id!r} is already paused")
+    clock = state.resolution
+    # Not resolved and not paused: the resolution clock runs.
+    running_from = clock.open_start if clock.open_start is not None else at
+    return clock.closed.appended((running_from, max(at, running_from))), None, True
+
+
+def _resume_spans(state: TicketState, at: int) -> tuple[Spans, int | None, bool]:
+    """The resolution clock's ``(closed, open_start)`` after a resume at ``at``, and the pause flag."""
+    if not state.paused:
+        raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
+    closed = state.resolution.closed
+    last_end = closed[-1][1] if len(closed) else at
+    return closed, max(at, last_end), False
+
+
+def _paused(
+    state: TicketState, event: TicketPaused, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    closed, open_start, paused = _pause_spans(state, at)
+    return state._replace(resolution=state.resolution._replace(closed=closed, open_start=open_start), paused=paused)
+
+
+def _resumed(
+    state: TicketState, event: TicketResumed, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    _, open_start, paused = _resume_spans(state, at)
+    return state._replace(resolution=state.resolution._replace(open_start=open_start), paused=paused)
+
+
+def _priority_changed(
+    state: TicketState, event: TicketPriorityChanged, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if event.priority not in policy.targets:
+        raise EventRejected(
+            f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
+        )
+    response, resolution = state.response, state.resolution
+    if not response.stopped:
+        response = response._replace(priority=event.priority)
+    if not resolution.stopped:
+        resolution = resolution._replace(priority=event.priority)
+    return state._replace(priority=event.priority, response=response, resolution=resolution)
+
+
+def _rated(
+    state: TicketState, event: TicketRated, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    if state.resolution.outcomes == 0:
+        raise EventRejected(f"ticket {state.ticket_id!r} has not been resolved yet, so it cannot be rated")
+    if state.rated:
+        raise EventRejected(f"ticket {state.ticket_id!r} already rated")
+    out.append(_rating(state, policy, event.score, at))
+    return state._replace(rated=True)
+
+
+def _unsupported(
+    state: TicketState, event: TicketEvent, policy: Policy, at: int, out: list[dict[str, Any]]
+) -> TicketState:
+    raise EventRejected(f"unsupported event type {event.type!r}")  # pragma: no cover
+
+
+# What each event type does to an existing ticket, looked up by the event's class (one dict look-up
+# instead of a chain of instance checks against pydantic classes). ``ticket.opened`` has none.
+_TRANSITIONS: dict[type, _Transition] = {
+    TicketAcknowledged: _acknowledged,
+    TicketResolved: _resolved,
+    TicketReopened: _reopened,
+    TicketPaused: _paused,
+    TicketResumed: _resumed,
+    TicketPriorityChanged: _priority_changed,
+    TicketRated: _rated,
+}
+
+
+# The transitions that only move the resolution clock's spans, by what computes the new spans
+# (``apply_into`` schedules and stores them in one step).
+_MOVES: dict[_Transition, Callable[[TicketState, int], tuple[Spans, int | None, bool]]] = {
+    _paused: _pause_spans,
+    _resumed: _resume_spans,
+}
+
+
+def _transition_of(event: TicketEvent) -> _Transition | None:
+    """The transition of an event whose class is not in ``_TRANSITIONS`` (a subclass): None for an
+    opening."""
+    if isinstance(event, TicketOpened):
+        return None
+    for cls, transition in _TRANSITIONS.items():
+        if isinstance(event, cls):
+            return transition
+    return _unsupported
 
 
 def _transition(
-    state: TicketState, event: TicketEvent, policy: Policy, at: int, effects: list[Effect]
+    state: TicketState, event: TicketEvent, policy: Policy, at: int, out: list[dict[str, Any]]
 ) -> TicketState:
-    if isinstance(event, TicketAcknowledged):
-        if state.response.stopped:
-            return state  # a repeated acknowledgement changes nothing
-        return _stop(state, "response", policy, at, effects)
-    if isinstance(event, TicketResolved):
-        if state.resolved:
-            raise EventRejected(f"ticket {state.ticket_id!r} is already resolved")
-        if not state.response.stopped:
-            state = _stop(state, "response", policy, at, effects)
-        state = _stop(state, "resolution", policy, at, effects)
-        return state._replace(resolved=True, paused=False)
-    if isinstance(event, TicketReopened):
-        if not state.resolved:
-            raise EventRejected(f"ticket {state.ticket_id!r} is not resolved, so it cannot be reopened")
-        clock = state.resolution
-        start = max(at, clock.stopped_at or at)
-        clock = clock._replace(open_start=start, stopped_at=None, priority=state.priority)
-        return state._replace(resolution=clock, resolved=False)
-    if isinstance(event, TicketPaused):
-        if state.resolved:
-            raise EventRejected(f"ticket {state.ticket_id!r} is resolved, so it cannot be paused")
-        if state.paused:
-            raise EventRejected(f"ticket {state.ticket_id!r} is already paused")
-        clock = state.resolution
-        # Not resolved and not paused: the resolution clock runs.
-        running_from = clock.open_start if clock.open_start is not None else at
-        closed = clock.closed.appended((running_from, max(at, running_from)))
-        return state._replace(resolution=clock._replace(closed=closed, open_start=None), paused=True)
-    if isinstance(event, TicketResumed):
-        if not state.paused:
-            raise EventRejected(f"ticket {state.ticket_id!r} is not paused, so it cannot be resumed")
-        clock = state.resolution
-        last_end = clock.closed[-1][1] if len(clock.closed) else at
-        return state._replace(resolution=clock._replace(open_start=max(at, last_end)), paused=False)
-    if isinstance(event, TicketPriorityChanged):
-        if event.priority not in policy.targets:
-            raise EventRejected(
-                f"unknown priority {event.priority!r} (the policy defines {', '.join(policy.priorities)})"
-            )
-        response, resolution = state.response, state.resolution
-        if not response.stopped:
-            response = response._replace(priority=event.priority)
-        if not resolution.stopped:
-            resolution = resolution._replace(priority=event.priority)
-        return state._replace(priority=event.priority, response=response, resolution=resolution)
-    if isinstance(event, TicketRated):
-        if state.resolution.outcomes == 0:
-            raise EventRejected(f"ticket {state.ticket_id!r} has not been resolved yet, so it cannot be rated")
-        if state.rated:
-            raise EventRejected(f"ticket {state.ticket_id!r} already rated")
-        effects.append(Publish(_rating(state, policy, event.score, at)))
-        return state._replace(rated=True)
-    raise EventRejected(f"unsupported event type {event.type!r}")  # pragma: no cover
+    """Apply an event's own change to an existing ticket (no scheduling, no due levels)."""
+    transition = _TRANSITIONS.get(type(event)) or _transition_of(event) or _unsupported
+    return transition(state, event, policy, at, out)
 
 
 def _rating(state: TicketState, policy: Policy, score: int, at: int) -> dict[str, Any]:
@@ -559,14 +745,13 @@ def _rating(state: TicketState, policy: Policy, score: int, at: int) -> dict[str
 
 
 def _stop(
-    state: TicketState, metric: str, policy: Policy, at: int, effects: list[Effect]
+    state: TicketState, metric: str, policy: Policy, at: int, out: list[dict[str, Any]]
 ) -> TicketState:
     targets = targets_of(state, policy, metric)
     calendar = targets.calendar
-    target = targets.target_us(metric)
-    levels = clock_levels(policy, targets, metric)
+    target, levels, measure = _plan(policy, targets, metric)
     clock = state.clock(metric)
-    used, reached, measure = _figures(clock, calendar, levels)
+    used, reached, measure = _figures(clock, calendar, levels, None, measure)
     # Spans after the stop instant (an event that arrived late) no longer count: drop or clip
     # them, taking their business time off the running figure.
     closed = clock.closed
@@ -580,9 +765,19 @@ def _stop(
         start, end = closed[keep]
         used -= calendar.elapsed(at, end)
         clipped = (start, at)
-    spans = closed if keep == len(closed) else closed.head(keep)
-    # A level reached by the instant ``at`` was reached at the same instant without the later spans.
-    reached = tuple(t for t, level in zip(reached, levels, strict=False) if level <= used)
+    # The deadline a running clock was scheduled for (``due`` of the target level) stands when the stop
+    # drops no span: business time from ``open_start`` to it is what is left from ``at`` to it.
+    scheduled_deadline = None
+    if keep == len(closed) and clock.open_start is not None and clock.open_start < at and (
+        clock.measure == measure and clock.measured == keep and len(clock.due) > len(policy.warn_at)
+    ):
+        scheduled_deadline = clock.due[len(policy.warn_at)]
+    if keep != len(closed):
+        spans = closed.head(keep)
+        # A level reached by the instant ``at`` was reached at the same instant without the later spans.
+        reached = tuple(t for t, level in zip(reached, levels, strict=False) if level <= used)
+    else:
+        spans = closed  # nothing dropped: every level reached stays reached
     if clipped is not None:
         spans = spans.appended(clipped)
     if clock.open_start is not None and clock.open_start < at:
@@ -608,7 +803,12 @@ def _stop(
         if (level <= warnings and fell_due[level - 1] is None) or (level > warnings and not _overdue(fell_due, level, at))
     ]
     state = _with_clock(state, metric, clock)
-    deadline = breached_at if breached_at is not None else calendar.add(at, target - used)
+    if breached_at is not None:
+        deadline = breached_at
+    elif scheduled_deadline is not None:
+        deadline = scheduled_deadline
+    else:
+        deadline = calendar.add(at, target - used)
     record = _record(state, policy, metric, "outcome", at, clock, targets, deadline)
     record["status"] = "met" if met else "breached"
     record["used_seconds"] = used / 1_000_000
@@ -617,7 +817,7 @@ def _stop(
         record["id"] += f":{clock.outcomes}"
     if retracts:
         record["retracts"] = retracts
-    effects.append(Publish(record))
+    out.append(record)
     return state
 
 
@@ -632,7 +832,7 @@ def _fire_due(
     state: TicketState,
     policy: Policy,
     bound: int,
-    effects: list[Effect],
+    out: list[dict[str, Any]],
     *,
     inclusive: bool,
     event_at: int | None,
@@ -648,7 +848,7 @@ def _fire_due(
             if t is not None and (t <= bound if inclusive else t < bound)
         ]
         for level, fire in _published_levels(due, fold_before):
-            state = _publish_level(state, policy, metric, level, fire, event_at, effects)
+            state = _publish_level(state, policy, metric, level, fire, event_at, out)
     return state
 
 
@@ -669,7 +869,7 @@ def _published_levels(due: list[tuple[int, int]], fold_before: int | None) -> li
 
 def _publish_level(
     state: TicketState, policy: Policy, metric: str, level: int, fire: int, event_at: int | None,
-    effects: list[Effect],
+    out: list[dict[str, Any]],
 ) -> TicketState:
     warnings = len(policy.warn_at)
     clock = state.clock(metric)
@@ -684,19 +884,13 @@ def _publish_level(
         deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
     record = _record(state, policy, metric, kind, at, clock, targets, deadline)
     if kind == "warning":
-        record["threshold"] = float(policy.warn_at[level - 1])
+        record["threshold"] = policy.warn_float(level)
     elif kind == "escalation":
         n = level - warnings - 1
         record["level"] = n
         record["to"] = targets.escalations[n - 1].to
-    effects.append(Publish(record))
+    out.append(record)
     return state
-
-
-def _schedule(state: TicketState, policy: Policy, effects: list[Effect]) -> None:
-    at = next_wake(state, policy)
-    if at is not None:
-        effects.append(WakeAt(state.ticket_id, at, state.version))
 
 
 def _with_clock(state: TicketState, metric: str, clock: ClockState) -> TicketState:
@@ -709,7 +903,7 @@ def _alert_id(ticket_id: str, metric: str, level: int, policy: Policy) -> str:
         return f"{ticket_id}:{metric}:escalation:{level - warnings - 1}"
     if level == warnings + 1:
         return f"{ticket_id}:{metric}:breach"
-    return f"{ticket_id}:{metric}:warning:{float(policy.warn_at[level - 1])}"
+    return f"{ticket_id}:{metric}:warning:{policy.warn_float(level)}"
 
 
 def _record(

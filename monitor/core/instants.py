@@ -6,7 +6,8 @@ alert by a second now and then.
 
 ``format_us`` renders without building a ``datetime`` each time: the UTC offset
 of a zone is remembered per quarter hour of real time and the text of a date per
-day, in two memos of at most ``MEMO_ENTRIES`` entries each (emptied when full).
+day, in two memos of at most ``MEMO_ENTRIES`` entries each (emptied when full), and the text of
+a time of day per second of the day (at most 86,400 entries).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _MIXED = -1 << 80  # a bucket whose offset changes, or is not whole minutes: ren
 _offsets: dict[tuple[tzinfo, int], int] = {}  # (zone, quarter hour) -> offset in microseconds
 _dates: dict[int, str] = {}  # local day number -> "YYYY-MM-DDT"
 _suffixes: dict[int, str] = {}  # offset in microseconds -> "Z", "+01:00", ...
+_times: dict[int, str] = {}  # second of the day -> "HH:MM:SS" (at most 86,400 entries)
 _last: tuple[datetime | None, int] = (None, 0)  # the last instant converted, and its value
 
 
@@ -88,8 +90,11 @@ def format_us(us: int, tz: tzinfo = UTC) -> str:
     if suffix is None:
         suffix = _suffixes[offset] = _suffix(offset)  # offsets are whole minutes within a day: bounded
     seconds, micro = divmod(rest, US_PER_SECOND)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
+    clock_text = _times.get(seconds)
+    if clock_text is None:
+        hours, minute_seconds = divmod(seconds, 3600)
+        minutes, second = divmod(minute_seconds, 60)
+        clock_text = _times[seconds] = f"{hours:02d}:{minutes:02d}:{second:02d}"
     if micro:
-        return f"{day_text}{hours:02d}:{minutes:02d}:{seconds:02d}.{micro:06d}{suffix}"
-    return f"{day_text}{hours:02d}:{minutes:02d}:{seconds:02d}{suffix}"
+        return f"{day_text}{clock_text}.{micro:06d}{suffix}"
+    return day_text + clock_text + suffix

@@ -172,6 +172,11 @@ class ClockTargets:
     response_us: int
     resolution_us: int
     escalations: tuple[Escalation, ...] = ()
+    # Per metric, what the engine derives from these targets (its target, alert levels and their
+    # fingerprint; see ``monitor.core.clock``): at most two entries.
+    plans: dict[str, tuple[int, tuple[int, ...], str]] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
 
     def target_us(self, metric: str) -> int:
         """Return the target duration of ``metric`` (response or resolution)."""
@@ -233,6 +238,15 @@ class Policy:
     )
     _levels: dict[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
     _clock_levels: dict[tuple[int, tuple[Escalation, ...]], tuple[int, ...]] = field(default_factory=dict, repr=False)
+    _warn_floats: list[float] = field(default_factory=list, repr=False)
+
+    def warn_float(self, level: int) -> float:
+        """``float(warn_at[level - 1])``, the threshold of warning ``level`` as records show it (memoised:
+        converting a Fraction costs more than a look-up)."""
+        floats = self._warn_floats
+        if not floats:
+            floats.extend(float(f) for f in self.warn_at)
+        return floats[level - 1]
 
     def thresholds(
         self, target_us: int, compute: Callable[[int, tuple[Fraction, ...]], tuple[int, ...]]

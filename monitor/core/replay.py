@@ -12,14 +12,14 @@ import heapq
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from monitor.core.budget import Decision as ServiceDecision
 from monitor.core.budget import ServiceState, apply_service_event, wake_service
-from monitor.core.clock import Decision, Publish, TicketState, WakeAt, apply_event, wake
+from monitor.core.clock import Publish, TicketState, apply_into, next_wake, wake_into
 from monitor.core.clock_view import changed_at, clock_record, is_open, tombstone
 from monitor.core.errors import EventRejected
-from monitor.core.events import SERVICE_EVENT_TYPES, parse_event
+from monitor.core.events import SERVICE_EVENT_TYPES, ServiceEvent, TicketEvent, parse_event
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
 
@@ -41,6 +41,11 @@ class Rejection:
         if self.ticket_id is not None:
             out["ticket_id"] = self.ticket_id
         return out
+
+
+# Per event class, whether it is a service's (one entry per class: a dict look-up instead of
+# instance checks against pydantic classes for every line).
+_IS_SERVICE: dict[type, bool] = {}
 
 
 @dataclass
@@ -73,35 +78,66 @@ class Replay:
         except EventRejected as error:
             return Rejection(line, error.reason)
         at = to_us(event.occurred_at)
-        if isinstance(event, SERVICE_EVENT_TYPES):
-            service = self.services.get(event.service_id)
-            try:
-                service_decision = apply_service_event(service, event, self.policy)
-            except EventRejected as error:
-                return Rejection(line, error.reason, event.event_id)
-            self.advance(at, inclusive=False, into=records)
-            current_service = self.services.get(event.service_id)
-            if current_service is not service:
-                service_decision = apply_service_event(current_service, event, self.policy)
-            self._carry_out(service_decision, records)
-            return None
+        cls = type(event)
+        is_service = _IS_SERVICE.get(cls)
+        if is_service is None:
+            is_service = _IS_SERVICE[cls] = isinstance(event, SERVICE_EVENT_TYPES)
+        if is_service:
+            return self._feed_service(line, cast("ServiceEvent", event), at, records)
+        return self._feed_ticket(line, cast("TicketEvent", event), at, records)
+
+    def _feed_service(self, line: int, event: ServiceEvent, at: int, records: list[dict[str, Any]]) -> Rejection | None:
+        service = self.services.get(event.service_id)
+        try:
+            service_decision = apply_service_event(service, event, self.policy)
+        except EventRejected as error:
+            return Rejection(line, error.reason, event.event_id)
+        self.advance(at, inclusive=False, into=records)
+        current_service = self.services.get(event.service_id)
+        if current_service is not service:
+            service_decision = apply_service_event(current_service, event, self.policy)
+        self._carry_out(service_decision, records)
+        return None
+
+    def _feed_ticket(self, line: int, event: TicketEvent, at: int, records: list[dict[str, Any]]) -> Rejection | None:
         now = at if self.clock_us is None else max(self.clock_us, at)
-        state = self.tickets.get(event.ticket_id)
+        ticket_id = event.ticket_id
+        tickets = self.tickets
+        state = tickets.get(ticket_id)
+        decided: list[dict[str, Any]] = []
         try:
             # Decide first, so a rejected event (say, dated far ahead) moves no clock.
-            decision = apply_event(state, event, self.policy, now)
+            new = apply_into(state, event, self.policy, now, decided)
         except EventRejected as error:
-            return Rejection(line, error.reason, event.event_id, event.ticket_id)
+            return Rejection(line, error.reason, event.event_id, ticket_id)
         heap = self._heap
         if heap and heap[0][0] < at:
             self.advance(at, inclusive=False, into=records)
-            current = self.tickets.get(event.ticket_id)
+            current = tickets.get(ticket_id)
             if current is not state and current is not None:
-                decision = apply_event(current, event, self.policy, now)
+                decided = []
+                new = apply_into(current, event, self.policy, now, decided)
         elif self.clock_us is None or at > self.clock_us:
             self.clock_us = at  # what ``advance`` does when nothing is due
-        self._carry_out(decision, records, at)
+        tickets[ticket_id] = new
+        if decided:
+            records += decided
+        if self.clocks:
+            records.append(self._clock(new, at))
+        self._wake_at(new)
         return None
+
+    def _clock(self, state: TicketState, at_us: int | None) -> dict[str, Any]:
+        """The ticket's ``sla.clock`` record after a change (``at_us``: the event's time, None for a wake-up)."""
+        at = changed_at(state, at_us)
+        return clock_record(state, self.policy, at) if is_open(state) else tombstone(state.ticket_id, at)
+
+    def _wake_at(self, state: TicketState) -> None:
+        """Plan the ticket's next wake-up (if any) at its current version."""
+        due = next_wake(state, self.policy)
+        if due is not None:
+            self._seq += 1
+            heapq.heappush(self._heap, (due, self._seq, state.ticket_id, state.version, False))
 
     def advance(
         self, until_us: int, *, inclusive: bool = True, into: list[dict[str, Any]] | None = None
@@ -120,33 +156,29 @@ class Replay:
             state = self.tickets.get(key)
             if state is None or state.version != version:
                 continue  # stale: the ticket changed since this wake-up was planned
-            self._carry_out(wake(state, self.policy, due), records)
+            woken: list[dict[str, Any]] = []
+            new = wake_into(state, self.policy, due, woken)
+            self.tickets[key] = new
+            if woken:
+                records += woken
+                if self.clocks:
+                    records.append(self._clock(new, None))
+            self._wake_at(new)
         if self.clock_us is None or until_us > self.clock_us:
             self.clock_us = until_us
         return records
 
-    def _carry_out(self, decision: Decision | ServiceDecision, records: list[dict[str, Any]],
-                   at_us: int | None = None) -> None:
-        """Keep the decision's state, schedule its wake-ups and append its records to ``records``
-        (``at_us``: the event's time, None for a wake-up, for the clock record's ``updated_at``)."""
-        start = len(records)
+    def _carry_out(self, decision: ServiceDecision, records: list[dict[str, Any]]) -> None:
+        """Keep a service decision's state, schedule its wake-ups and append its records to ``records``."""
         state = decision.state
-        if isinstance(state, TicketState):
-            self.tickets[state.ticket_id] = state
-        elif state is not None:
+        if state is not None:
             self.services[state.service_id] = state
         for effect in decision.effects:
             if isinstance(effect, Publish):
                 records.append(effect.record)
-            elif isinstance(effect, WakeAt):
-                self._seq += 1
-                heapq.heappush(self._heap, (effect.at_us, self._seq, effect.ticket_id, effect.version, False))
             else:
                 self._seq += 1
                 heapq.heappush(self._heap, (effect.at_us, self._seq, effect.service_id, effect.version, True))
-        if self.clocks and isinstance(state, TicketState) and (len(records) > start or at_us is not None):
-            at = changed_at(state, at_us)
-            records.append(clock_record(state, self.policy, at) if is_open(state) else tombstone(state.ticket_id, at))
 
 
 def replay_lines(
@@ -155,12 +187,18 @@ def replay_lines(
     """Replay raw JSON lines; yield published records and rejections in order (with ``clocks``, each
     ticket's ``sla.clock`` record, or tombstone, after the records of each change)."""
     driver = Replay(policy, clocks=clocks)
+    feed = driver._feed
     number = 0
     for number, raw in enumerate(lines, start=1):
         if not raw or raw.isspace():  # blank (what strip() would empty, without a copy of each line)
             continue
-        records, rejection = driver.feed(number, raw)
-        yield from records
+        records: list[dict[str, Any]] = []
+        try:
+            rejection = feed(number, raw, records)
+        except Exception as error:  # as in ``Replay.feed``
+            rejection = Rejection(number, f"internal error: {type(error).__name__}: {error}")
+        if records:
+            yield from records
         if rejection is not None:
             yield rejection
     if until_us is None:

@@ -139,14 +139,14 @@ def test_replay_goes_on_past_an_instant_outside_the_range(policy: Policy) -> Non
 
 def test_an_unexpected_error_in_the_core_is_one_rejection(policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug hit by one line is reported as an internal-error rejection for it, and the replay goes on."""
-    real = clock_module.apply_event
+    real = clock_module.apply_into  # what the replay driver calls
 
-    def flaky(state: TicketState | None, ev: Any, pol: Policy, now: int) -> Any:
+    def flaky(state: TicketState | None, ev: Any, pol: Policy, now: int, out: list[dict[str, Any]]) -> Any:
         if ev.ticket_id == "BUG":
             raise OverflowError("date value out of range")
-        return real(state, ev, pol, now)
+        return real(state, ev, pol, now, out)
 
-    monkeypatch.setattr("monitor.core.replay.apply_event", flaky)
+    monkeypatch.setattr("monitor.core.replay.apply_into", flaky)
     lines = [event_json("opened", "BUG", "2026-11-30T09:00:00", priority="P1"),
              event_json("opened", "OK", "2026-11-30T09:00:00", priority="P1")]
     out = list(replay_lines(policy, lines, T0_US + 10 * MINUTE))
