@@ -24,6 +24,8 @@ from aiokafka.structs import TopicPartition
 
 REPO = Path(__file__).resolve().parents[1]
 BOOTSTRAP = os.environ.get("SLA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+# The first worker's web port (more use the next ones): set it apart when benchmarks run side by side.
+BENCH_PORT = int(os.environ.get("SLA_BENCH_PORT", "6090"))
 
 
 def iso(at: float) -> str:
@@ -141,7 +143,7 @@ class WorkerProcess:
     names: Names
     policy: Path
     data: Path
-    port: int = 6090
+    port: int = BENCH_PORT
     instance_id: str = "bench-a"
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None

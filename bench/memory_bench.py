@@ -4,7 +4,8 @@ Opens ``--tickets`` tickets through ``Processor.handle`` and ``recorded`` over a
 ``MemoryStore``, as the Faust agent feeds it (the scale benchmark's policy: a
 day's targets, nothing falls due), then prints with tracemalloc the bytes per
 open ticket of what the worker keeps in memory: the wake-up heaps and the
-metric figures (``WorkerState.clocks``). The store's rows (RocksDB's business
+metric figures (``WorkerState.clocks``), and the decoded states kept between
+batches (``WorkerState.decoded``, bounded, so a fixed total). The store's rows (RocksDB's business
 in the worker) and the input messages are not counted: each structure is
 measured as what ``tracemalloc`` frees when it is dropped.
 
@@ -58,6 +59,13 @@ def main() -> None:
         del batch, outbox
     state = processor.state
     print(f"{'structure':<40}{'bytes per open ticket':>24}")
+    gc.collect()  # first: the states it keeps share their due instants with the clock figures
+    before, cached = tracemalloc.get_traced_memory()[0], len(state.decoded)
+    state.decoded.clear()
+    gc.collect()
+    freed = before - tracemalloc.get_traced_memory()[0]
+    print(f"{'decoded states (WorkerState.decoded)':<40}{freed / args.tickets:>24,.0f}  (bounded: {freed / 2**20:,.1f} MiB "
+          f"for {cached:,} states, {freed / max(cached, 1):,.0f} bytes each)")
     for name, attribute in (("wake-up heaps (WorkerState.heaps)", "heaps"),
                             ("clock figures (WorkerState.clocks)", "clocks")):
         gc.collect()

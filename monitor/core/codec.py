@@ -8,9 +8,12 @@ instants levels were reached) are stored with a fingerprint of the calendar
 and levels they were measured with, so a reader measures the spans again only
 when the policy changed. Event ids are kept as 16-byte digests (base64).
 
-Format 2 (this release) bounds every part (see ``monitor.core.limits``); format 1
-states, written by the previous release, are still read. Service states keep
-format 1, whose layout did not change.
+Format 3 (this release) is one JSON array, fields by position, flags in one
+integer and pairs flattened: about half the bytes of format 2 and half the time
+to write. Format 2 (an object with short keys, bounded parts: see
+``monitor.core.limits``) and format 1 (the first release's: every id, spans as
+pairs) are still read. Service states keep format 1, whose layout did not
+change.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from monitor.core.budget import ServiceState, Window
 from monitor.core.clock import ClockState, TicketState
 from monitor.core.history import RecentIds, Spans, event_key
 
-FORMAT = 2
+FORMAT = 3
 SERVICE_FORMAT = 1
-READABLE = (1, 2)  # format 1: the previous release's (every id, spans as pairs); still read
+READABLE = (1, 2, 3)  # 1 and 2: earlier releases' objects; still read
+_IN_HOURS, _PAUSED, _RESOLVED, _RATED = 1, 2, 4, 8  # format 3's flag bits
 
 
 def _clock(clock: ClockState) -> list[Any]:
@@ -77,11 +81,89 @@ def _unclock_v1(data: list[Any]) -> ClockState:
     )
 
 
+def _clock3(clock: ClockState) -> list[Any]:
+    return [
+        clock.priority,
+        [t for span in clock.closed for t in span],
+        clock.open_start,
+        clock.stopped_at,
+        clock.level,
+        [t for pair in clock.published for t in pair],
+        clock.outcomes,
+        clock.used,
+        clock.reached,
+        clock.measure,
+        clock.measured,
+    ]
+
+
+def _unclock3(data: list[Any]) -> ClockState:
+    priority, flat, open_start, stopped_at, level, published, outcomes, used, reached, measure, measured = data
+    spans, pairs = iter(flat), iter(published)
+    return ClockState(
+        priority=priority,
+        closed=Spans(list(zip(spans, spans, strict=True))),
+        open_start=open_start,
+        stopped_at=stopped_at,
+        level=level,
+        published=tuple(zip(pairs, pairs, strict=True)),
+        outcomes=outcomes,
+        used=used,
+        reached=tuple(reached),
+        measure=measure,
+        measured=measured,
+    )
+
+
 def encode_state(state: TicketState) -> bytes:
-    """Serialise a ticket's state."""
+    """Serialise a ticket's state (format 3)."""
+    flags = (_IN_HOURS * state.in_hours) | (_PAUSED * state.paused) | (_RESOLVED * state.resolved) | (
+        _RATED * state.rated)
+    return json.dumps(
+        [
+            FORMAT,
+            state.ticket_id,
+            state.priority,
+            state.customer_id,
+            state.service_id,
+            state.opened_at,
+            flags,
+            state.version,
+            state.events,
+            base64.b64encode(b"".join(state.seen.ordered())).decode("ascii"),
+            _clock3(state.response),
+            _clock3(state.resolution),
+        ],
+        separators=(",", ":"),
+    ).encode()
+
+
+def _decode_state3(d: list[Any]) -> TicketState:
+    _, ticket_id, priority, customer_id, service_id, opened_at, flags, version, events, seen, response, resolution = d
+    digests = base64.b64decode(seen)
+    return TicketState(
+        ticket_id=ticket_id,
+        priority=priority,
+        customer_id=customer_id,
+        service_id=service_id,
+        opened_at=opened_at,
+        in_hours=bool(flags & _IN_HOURS),
+        response=_unclock3(response),
+        resolution=_unclock3(resolution),
+        paused=bool(flags & _PAUSED),
+        resolved=bool(flags & _RESOLVED),
+        seen=RecentIds.of([digests[i : i + 16] for i in range(0, len(digests), 16)]),
+        version=version,
+        events=events,
+        rated=bool(flags & _RATED),
+    )
+
+
+def encode_state_format2(state: TicketState) -> bytes:
+    """Serialise a ticket's state in format 2, as the previous release wrote it (tests of the reader)."""
     return json.dumps(
         {
-            "f": FORMAT,
+            "f": 2,
             "t": state.ticket_id,
             "p": state.priority,
             "c": state.customer_id,
@@ -102,9 +184,13 @@ def encode_state(state: TicketState) -> bytes:
 
 
 def decode_state(raw: bytes) -> TicketState:
-    """Read what ``encode_state`` wrote, or the previous release wrote (schedules empty:
-    see ``clock.rescheduled``)."""
+    """Read what ``encode_state`` wrote, or earlier releases wrote (formats 2 and 1; schedules
+    empty: see ``clock.rescheduled``)."""
     d = json.loads(raw)
+    if isinstance(d, list):
+        if not d or d[0] != FORMAT:
+            raise ValueError(f"unknown ticket state format {d[0] if d else None!r}")
+        return _decode_state3(d)
     if d.get("f") not in READABLE:
         raise ValueError(f"unknown ticket state format {d.get('f')!r}")
     if d["f"] == 1:

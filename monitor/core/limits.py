@@ -22,6 +22,10 @@ Per ticket
     MAX_SPANS            running spans a clock can have (each accepted event adds at most one)
     MAX_TICKET_STATE_BYTES what the encoded state of a ticket stays under at these bounds
 
+Per worker or replay (memory kept whatever the input)
+    MAX_CACHED_TARGETS   resolved targets kept per policy, by (priority, customer, service, in hours),
+                         least recently used dropped first (``Policy.targets_for``)
+
 Per service
     MAX_PROBES_PER_SERVICE     probe locations (a new one beyond is refused)
     MAX_WINDOWS_PER_SERVICE    maintenance windows kept (not ended before the current period)
@@ -54,6 +58,8 @@ MAX_EVENTS_PER_TICKET = 10_000
 MAX_SPANS = 1 + MAX_EVENTS_PER_TICKET // 2
 MAX_TICKET_STATE_BYTES = 512 * 1024
 MAX_SERVICE_STATE_BYTES = 512 * 1024
+
+MAX_CACHED_TARGETS = 10_000
 
 MAX_PROBES_PER_SERVICE = 64
 MAX_WINDOWS_PER_SERVICE = 64

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,7 +35,7 @@ from monitor.core.contracts import (
 )
 from monitor.core.durations import format_duration, parse_duration
 from monitor.core.errors import PolicyError, Problem
-from monitor.core.limits import MAX_ESCALATION_TO_LENGTH, MAX_ESCALATIONS
+from monitor.core.limits import MAX_CACHED_TARGETS, MAX_ESCALATION_TO_LENGTH, MAX_ESCALATIONS
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
@@ -230,8 +231,10 @@ class Policy:
     min_notice_us: int = 24 * 3600 * 1_000_000
     contracts: Mapping[str, Contract] = field(default_factory=dict)
     report: ReportRules = field(default_factory=ReportRules)
-    _cache: dict[tuple[str, str | None, str | None, bool], ClockTargets] = field(
-        default_factory=dict, repr=False
+    # Resolved targets of the most recently seen (priority, customer, service, in hours): LRU, at most
+    # MAX_CACHED_TARGETS (customer and service ids come from input, so their pairs are unbounded).
+    _cache: OrderedDict[tuple[str, str | None, str | None, bool], ClockTargets] = field(
+        default_factory=OrderedDict, repr=False
     )
     _levels: dict[int, tuple[int, ...]] = field(default_factory=dict, repr=False)
     _clock_levels: dict[tuple[int, tuple[Escalation, ...]], tuple[int, ...]] = field(default_factory=dict, repr=False)
@@ -296,8 +299,10 @@ class Policy:
         """Resolve the targets of a ticket: defaults, first matching override,
         then the out-of-hours values when it opened outside service hours."""
         key = (priority, customer_id, service_id, in_hours)
-        cached = self._cache.get(key)
+        cache = self._cache
+        cached = cache.get(key)
         if cached is not None:
+            cache.move_to_end(key)
             return cached
         base = self.targets[priority]
         calendar, response, resolution = base.calendar, base.response, base.resolution
@@ -320,7 +325,9 @@ class Policy:
             response = ooh.response or response
             resolution = ooh.resolution or resolution
         result = ClockTargets(self.calendars[calendar], response, resolution, escalations)
-        self._cache[key] = result
+        cache[key] = result
+        if len(cache) > MAX_CACHED_TARGETS:
+            cache.popitem(last=False)
         return result
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import time
 import weakref
@@ -34,9 +35,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
 from monitor.live.clock_topic import ClockPublisher
-from monitor.live.kafka import ssl_context
+from monitor.live.kafka import producer_partitioner, ssl_context
 from monitor.live.metrics import Metrics, Snapshot
-from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes
+from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes, Write
 from monitor.live.publishing import Send, publish_all
 from monitor.live.readiness import BrokerCheck, Readiness, readiness
 from monitor.live.settings import Settings
@@ -47,7 +48,13 @@ from monitor.live.worker_state import WorkerState
 Clock = Callable[[], datetime]
 log = structlog.get_logger("sla.worker")
 RECOVERY_CHUNK = 2_000  # ticket rows recovered between two yields to the event loop (~50 ms)
-PRODUCER_BATCH_BYTES = 256 * 1024  # well below a broker's default 1 MB message limit
+# RocksDB, per table partition: Faust's defaults are three 64 MiB memtables and a 2 GiB block cache *each*
+# (12 databases with 4 partitions), so RocksDB kept most of a million rows in memory besides the heaps.
+# A 16 MiB block cache was measured too small (alert lateness p99 1.3-1.6 s in bench/live_bench.py, 0.14 s here).
+# One record batch per partition goes in each produce request, and one request is in flight per broker: with
+# Faust's 16 KiB batches, a tick's 2,000 alerts took some 30 round trips (and their rows as many more).
+PRODUCER_BATCH_BYTES = 256 * 1024  # well under a broker's 1 MiB message.max.bytes
+ROCKSDB_OPTIONS = {"write_buffer_size": 8 << 20, "max_write_buffer_number": 2, "block_cache_size": 64 << 20}
 
 
 def wall_clock() -> datetime:
@@ -87,21 +94,25 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         table_standby_replicas=0,
         stream_buffer_maxsize=settings.stream_buffer,
         producer_linger=settings.producer_linger_s,
+        producer_partitioner=producer_partitioner,
         autodiscover=False,
         # aiokafka refuses (client side) a message over this; ours stop at settings.max_record_bytes.
         producer_max_request_size=max(1_000_000, settings.max_record_bytes + 65_536),
-        # aiokafka keeps one open batch per partition and makes a send wait while it is full; a batch's clock
-        # records (one per changed ticket) would wait for several round trips at the default 16 KiB.
+        # aiokafka keeps one open batch per partition and makes a send wait while it is full; a batch's alerts,
+        # changelog rows and clock records would wait for several round trips at the default 16 KiB.
         producer_max_batch_size=PRODUCER_BATCH_BYTES,
         **NO_BUILTIN_PAGES,
     )
     routes = Routes.of(settings, partitions)
     source = app.topic(*routes.inputs, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     # bytes key and value types make Faust use the raw codec; we encode state ourselves.
-    tickets = app.Table(TICKETS, partitions=partitions, key_type=bytes, value_type=bytes)
-    services = app.Table(SERVICES, partitions=partitions, key_type=bytes, value_type=bytes)
+    tickets = app.Table(TICKETS, partitions=partitions, key_type=bytes, value_type=bytes,
+                        options=dict(ROCKSDB_OPTIONS))  # a copy each: the store pops what it reads
+    services = app.Table(SERVICES, partitions=partitions, key_type=bytes, value_type=bytes,
+                         options=dict(ROCKSDB_OPTIONS))
     # Month-to-date outcome counts, keyed "partition:month": each partition's own row (see DESIGN.md).
-    aggregates = app.Table(AGGREGATES, partitions=partitions, key_type=bytes, value_type=bytes)
+    aggregates = app.Table(AGGREGATES, partitions=partitions, key_type=bytes, value_type=bytes,
+                           options=dict(ROCKSDB_OPTIONS))
     store = _TableStore({TICKETS: tickets, SERVICES: services, AGGREGATES: aggregates})
     worker = WorkerState()
     app.sla_worker = worker  # type: ignore[attr-defined]
@@ -125,7 +136,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     metrics = Metrics(policy, snapshot)
     app.sla_metrics = metrics  # type: ignore[attr-defined]
-    processor = Processor(policy, routes, now_us, store, metrics, worker)
+    processor = Processor(policy, routes, now_us, store, metrics, worker, wakes_per_tick=settings.batch_max)
     channel = _Channel(app, processor, worker)
     clocks = ClockPublisher(settings.topic_clocks, policy,
                             lambda topic, key, value, headers: app.producer.send(topic, key, value, None, None, headers))
@@ -143,12 +154,12 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 lost = await publish_all(outbox.sends, channel, settings.max_record_bytes)
             finally:
                 worker.publishing_since = None
-            for write in outbox.writes.values():
-                store.put(write.table, write.key, write.value, write.message)
+            await store.record(outbox.writes.values(), app.producer)
             worker.counts["clock_records"] += await clocks.publish(outbox)  # after the acks, like the rows
             processor.recorded(outbox, lost, now_us())
             for message in messages:
                 worker.read_offsets[message.topic, message.partition] = message.offset + 1
+            await send_ticks()  # what a capped tick left due goes on at once, not at the next timer run
 
     @tickets.on_recover
     async def rebuild_heaps() -> None:
@@ -163,6 +174,9 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
             if worker.generation != generation:
                 return
         processor.finish_recovery(TICKETS, assigned, count)
+        # The recovered heaps, figures and states live until the next rebalance: out of the collector's
+        # sight, a full collection no longer walks a million tickets' objects (they are still freed when dropped).
+        gc.freeze()
 
     @services.on_recover
     async def rebuild_service_heaps() -> None:
@@ -177,12 +191,13 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         # Heaps and mirrors are rebuilt from the tables once recovery of the new assignment ends.
         processor.revoked()
 
-    @app.timer(interval=settings.tick_s)
     async def send_ticks() -> None:
         if app.rebalancing or not worker.ready:
             return
         for partition, key, body in processor.due_ticks(now_us(), _assigned_partitions(app, routes.wakeups)):
             await app.producer.send(routes.wakeups, key, body, partition, None, None)
+
+    app.timer(interval=settings.tick_s)(send_ticks)
 
     check_broker = BrokerCheck(settings, sorted({*routes.inputs, *routes.outputs.values(), routes.dead_letter}))
 
@@ -225,6 +240,8 @@ class _TableStore:
     def __init__(self, tables: Mapping[str, Any]) -> None:
         self.tables = tables
         self._events: dict[int, EventT[bytes]] = {}
+        self._changelogs = {name: table.changelog_topic.get_topic_name() for name, table in tables.items()}
+        self._settling: set[asyncio.Future[None]] = set()  # acknowledgements awaited (one task per batch)
 
     def bind(self, events: Sequence[EventT[bytes]]) -> list[Message]:
         """The batch's events as messages, remembered until the next batch to find each one's event."""
@@ -240,6 +257,57 @@ class _TableStore:
     def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
         with _in_context_of(self._events[id(at)]):  # the table writes to the partition of the current event
             self.tables[table][key] = value
+
+    async def record(self, writes: Iterable[Write], producer: Any) -> None:
+        """Write a batch's rows and send their changelog records as one producer batch per partition.
+
+        ``table[key] = value`` would queue one changelog message at a time behind Faust's
+        single sending task, each going out in a produce request of its own. Here each row
+        goes into the store of its message's partition, and the changelog records of each
+        (table, partition) into record batches handed to the producer at once. Their
+        acknowledgements move the tables' persisted offsets (as Faust's own callback does),
+        and Faust's commit flushes the producer before it commits the input offsets, so a
+        row is in the changelog before the message that changed it counts as handled.
+        """
+        groups: dict[tuple[str, int], list[Write]] = {}
+        for write in writes:
+            with _in_context_of(self._events[id(write.message)]):
+                self.tables[write.table].data[write.key] = write.value
+            groups.setdefault((write.table, write.message.partition), []).append(write)
+        if not groups:
+            return
+        client = producer._ensure_producer()  # aiokafka's: Faust has no batch API of its own
+        sent: list[tuple[Any, Any, int]] = []  # (table, future of a record batch, records in it)
+        for (name, partition), rows in groups.items():
+            topic, table = self._changelogs[name], self.tables[name]
+            batch, count = client.create_batch(), 0
+            for write in rows:
+                if batch.append(key=write.key, value=write.value, timestamp=None) is None:  # full: send, go on
+                    sent.append((table, await client.send_batch(batch, topic, partition=partition), count))
+                    batch, count = client.create_batch(), 0
+                    batch.append(key=write.key, value=write.value, timestamp=None)  # a first record always fits
+                count += 1
+            sent.append((table, await client.send_batch(batch, topic, partition=partition), count))
+        self._settling.add(task := asyncio.ensure_future(_persisted_offsets(sent)))
+        task.add_done_callback(self._settling.discard)
+
+
+async def _persisted_offsets(sent: Sequence[tuple[Any, Any, int]]) -> None:
+    """Once a batch's changelog records are acknowledged, store the newest offset of each table partition."""
+    outcomes = await asyncio.gather(*(future for _, future, _ in sent), return_exceptions=True)
+    newest: dict[tuple[int, Any], tuple[Any, int]] = {}
+    errors = []
+    for (table, _, count), outcome in zip(sent, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            errors.append(outcome)
+            continue
+        mark, last = (id(table), outcome.topic_partition), outcome.offset + count - 1  # a batch's base offset
+        if mark not in newest or newest[mark][1] < last:
+            newest[mark] = table, last
+    for (_, tp), (table, offset) in newest.items():
+        table.data.set_persisted_offset(tp, offset)
+    if errors:  # the rows are in the local store, but a recovery from the changelog would miss them
+        log.error("changelog records not acknowledged", count=len(errors), error=str(errors[0]))
 
 
 def _message(event: EventT[bytes]) -> Message:

@@ -177,11 +177,14 @@ class ClockIndex:
 
     def track(self, key: bytes, views: Sequence[ClockView]) -> None:
         """Make ``views`` the open clocks of ticket ``key`` (none: the ticket no longer counts)."""
-        old = self._tickets.pop(key, None)
+        flat = self._flatten(views) if views else None
+        old = self._tickets.get(key)
+        if flat == old:  # same clocks, same schedules (an alert went out, a duplicate refused): nothing moves
+            return
         if old is not None:
+            del self._tickets[key]
             self._apply(old, -1)
-        if views:
-            flat = self._flatten(views)
+        if flat is not None:
             self._apply(flat, 1)
             self._tickets[key] = flat
 

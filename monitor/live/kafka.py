@@ -4,6 +4,7 @@ settings for aiokafka, topic creation, and the key -> partition mapping."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import ssl
 from typing import Any
 
@@ -11,18 +12,33 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
-from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from monitor.core.errors import UsageError
 from monitor.live.settings import Settings
 
 _partitioner = DefaultPartitioner()
 log = structlog.get_logger("sla.worker")
+KEY_HASHES_CACHED = 32_768  # keys whose murmur2 is remembered (least recently used dropped; ~5 MiB)
+
+
+@functools.lru_cache(maxsize=KEY_HASHES_CACHED)
+def _key_hash(key: bytes) -> int:
+    # aiokafka's murmur2 is pure Python (~6 us a key); the worker hashes a ticket's key for each of
+    # its events and alerts, and a ticket comes back soon (its next event, its next level).
+    return murmur2(key) & 0x7FFFFFFF  # type: ignore[no-any-return]
 
 
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2) gives ``key``."""
-    return _partitioner(key, list(range(partitions)), list(range(partitions)))  # type: ignore[no-any-return]
+    return _key_hash(key) % partitions
+
+
+def producer_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """Kafka's default partitioner with the key hashes remembered (random among ``available`` without a key)."""
+    if key is None:
+        return _partitioner(key, all_partitions, available)  # type: ignore[no-any-return]
+    return all_partitions[_key_hash(key) % len(all_partitions)]
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:

@@ -184,8 +184,11 @@ class Processor:
     """Routes batches of input messages through the core; see the module docstring."""
 
     def __init__(self, policy: Policy, routes: Routes, now_us: Callable[[], int], store: Store, sink: MetricSink,
-                 state: WorkerState | None = None) -> None:
+                 state: WorkerState | None = None, wakes_per_tick: int = 500) -> None:
         self.policy, self.routes, self.now_us, self.store, self.sink = policy, routes, now_us, store, sink
+        # A tick fires at most this many ticket clocks, earliest first; the rest wait for the next tick,
+        # which the agent sends right after the batch: alerts go out while the others are decided.
+        self.wakes_per_tick = wakes_per_tick
         self.state = state if state is not None else WorkerState()
         self.state.clocks.use([str(float(f)) for f in policy.warn_at])
 
@@ -329,7 +332,7 @@ class Processor:
         self.state.ticks_sent.pop(partition, None)  # handled: the timer may send the next one
         self.state.counts["tick"] += 1
         # A forged tick can only fire what is due anyway: the heaps and the worker's clock decide.
-        for _, key, version, _ in self.state.heaps.pop_due(now, (partition,)):
+        for _, key, version, _ in self.state.heaps.pop_due(now, (partition,), self.wakes_per_tick):
             self._ticket_wake(outbox, message, key, version)
         for _, key, version, due_us in self.state.service_heaps.pop_due(now, (partition,)):
             self._service_wake(outbox, message, key, version, due_us)
@@ -481,6 +484,8 @@ class Processor:
     def _ticket(self, outbox: Outbox, key: bytes, message: Message) -> TicketState | None:
         if (TICKETS, key) in outbox.states:
             return outbox.states[TICKETS, key]  # type: ignore[return-value]
+        if (cached := self.state.decoded.get(key)) is not None:  # as recorded by an earlier batch
+            return cached
         raw_state = self.store.get(TICKETS, key, message)
         return self.load(raw_state) if raw_state is not None else None
 
@@ -505,6 +510,7 @@ class Processor:
         """Forget the ticket heaps and mirrors, to rebuild them with ``recover_ticket_rows``."""
         self.state.heaps.clear()
         self.state.clocks.clear()
+        self.state.decoded.clear()
 
     def recover_ticket_rows(self, rows: Iterable[tuple[bytes, bytes]], assigned: set[int]) -> int:
         """Plan and mirror some ticket rows (those of the assigned partitions); return the wake-ups planned."""

@@ -160,14 +160,13 @@ async def _send_together(items: list[Send], channel: Channel, max_record_bytes: 
             futures.append(await channel.send(item))
         except Exception as error:  # refused before sending (e.g. over the producer's max_request_size)
             futures.append(error)
-    return list(await asyncio.gather(*(_outcome(f) for f in futures)))
-
-
-async def _outcome(future: Awaitable[Any] | BaseException) -> BaseException | None:
-    if isinstance(future, BaseException):
-        return future
-    try:
-        await future
-    except Exception as error:
-        return error
-    return None
+    # The producer's futures as they are: a coroutine around each would cost a task per message.
+    waiting = [f for f in futures if not isinstance(f, BaseException)]
+    answers = iter(await asyncio.gather(*waiting, return_exceptions=True))
+    errors: list[BaseException | None] = []
+    for future in futures:
+        outcome = future if isinstance(future, BaseException) else next(answers)
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancelled: not a message's error
+        errors.append(outcome if isinstance(outcome, BaseException) else None)
+    return errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -21,6 +22,7 @@ from monitor.live.logs import RepeatFilter, configure_logging
 from monitor.live.settings import Settings
 
 log = structlog.get_logger("sla.run")
+GC_YOUNG_THRESHOLD = 50_000  # allocations between two young-generation collections (Python's default: 700)
 
 
 async def _topics_when_reachable(settings: Settings, attempts: int = 20) -> int:
@@ -58,6 +60,9 @@ def _worker_class(settings: Settings) -> type:
 
     class Worker(faust.Worker):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            # No progress spinner: it sets the root logger to DEBUG whatever the level asked for, so
+            # every library's debug record (aiokafka logs one per message sent) is built, then dropped.
+            self.spinner = None
             super().on_setup_root_logger(logger, level)
             for handler in logger.handlers:  # one filter each: a filter counts what it sees
                 handler.addFilter(RepeatFilter())
@@ -80,6 +85,8 @@ def _worker_class(settings: Settings) -> type:
 def run_worker(settings: Settings, policy: Policy) -> int:
     """Run the worker until it is stopped; return the exit status."""
     configure_logging(settings.log_format, settings.log_level)
+    # Fewer young collections: a batch makes thousands of short-lived tuples, none of them cycles.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -108,12 +108,14 @@ class WakeHeaps:
             heapq.heappop(heap)  # superseded or forgotten: garbage
         return bool(heap) and heap[0][0] <= now_us
 
-    def pop_due(self, now_us: int, partitions: Iterable[int]) -> list[tuple[int, bytes, int, int]]:
-        """Remove and return ``(partition, ticket, version, due_us)`` due by ``now_us``."""
+    def pop_due(self, now_us: int, partitions: Iterable[int],
+                most: int | None = None) -> list[tuple[int, bytes, int, int]]:
+        """Remove and return ``(partition, ticket, version, due_us)`` due by ``now_us``, earliest first
+        (at most ``most`` of them; the rest stay planned)."""
         due: list[tuple[int, bytes, int, int]] = []
         for partition in partitions:
             heap = self._heaps.get(partition)
-            while heap and heap[0][0] <= now_us:
+            while heap and heap[0][0] <= now_us and (most is None or len(due) < most):
                 due_us, ticket, version = heapq.heappop(heap)
                 if self._latest.get(ticket) == version:
                     del self._latest[ticket]

@@ -6,7 +6,7 @@ partitions are revoked and rebuilt from the tables after recovery.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 from monitor.core.budget import ServiceState
@@ -16,12 +16,49 @@ from monitor.core.policy import Policy
 from monitor.live.clock_index import ClockIndex, ClockView, open_clocks
 from monitor.live.wakeups import WakeHeaps
 
-__all__ = ["ClockView", "WorkerState", "month_of", "open_clocks"]
+__all__ = ["STATE_CACHE_TICKETS", "ClockView", "StateCache", "WorkerState", "month_of", "open_clocks"]
+
+# Decoded ticket states kept between batches (least recently used dropped first): a ticket touched
+# again soon (its next event, its wake-ups) is not decoded and rescheduled again. About 1 kB each (~20 MiB in
+# all: bench/memory_bench.py).
+STATE_CACHE_TICKETS = 20_000
 
 
 def month_of(policy: Policy, at_us: int) -> str:
     """``YYYY-MM`` of an instant in the policy's report zone."""
     return from_us(at_us, policy.report_zone).strftime("%Y-%m")
+
+
+class StateCache:
+    """Ticket states as last recorded, decoded, by key: the ``limit`` most recently used."""
+
+    __slots__ = ("_states", "limit")
+
+    def __init__(self, limit: int = STATE_CACHE_TICKETS) -> None:
+        self.limit = limit
+        self._states: OrderedDict[bytes, TicketState] = OrderedDict()
+
+    def get(self, key: bytes) -> TicketState | None:
+        """The state recorded last for ``key``, if still kept."""
+        state = self._states.get(key)
+        if state is not None:
+            self._states.move_to_end(key)
+        return state
+
+    def put(self, key: bytes, state: TicketState) -> None:
+        """Keep the state just recorded for ``key``, dropping the least recently used beyond the limit."""
+        states = self._states
+        states[key] = state
+        states.move_to_end(key)
+        if len(states) > self.limit:
+            states.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every state."""
+        self._states.clear()
+
+    def __len__(self) -> int:
+        return len(self._states)
 
 
 @dataclass
@@ -46,6 +83,7 @@ class WorkerState:
     ticks_sent: dict[int, int] = field(default_factory=dict)  # partition -> when its unhandled tick was sent
     # partition -> when this worker recovered it; kept across rebalances that leave it here (see Processor.fold_before).
     recovered_at: dict[int, int] = field(default_factory=dict)
+    decoded: StateCache = field(default_factory=StateCache)  # bounded: STATE_CACHE_TICKETS
 
     def clear(self) -> None:
         """Forget everything derived from the partitions owned until now (but when each was recovered)."""
@@ -59,6 +97,7 @@ class WorkerState:
         self.period_counts.clear()
         self.read_offsets.clear()
         self.ticks_sent.clear()
+        self.decoded.clear()
 
     def track(self, key: bytes, state: TicketState | ServiceState) -> None:
         """Keep the metric mirrors in step with a state just recorded."""
@@ -66,6 +105,7 @@ class WorkerState:
             self.services[key] = state
         else:
             self.clocks.track(key, open_clocks(state))
+            self.decoded.put(key, state)
 
     @property
     def pending_wakeups(self) -> int:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from monitor.core.clock import apply_event, rescheduled
-from monitor.core.codec import decode_state, encode_state
+import json
+
+import pytest
+
+from monitor.core.clock import TicketState, apply_event, rescheduled
+from monitor.core.codec import FORMAT, decode_state, encode_state, encode_state_format2
 from monitor.core.policy import Policy
 from monitor.live.wakeups import WakeHeaps
 from tests.conftest import event
@@ -17,6 +21,40 @@ def test_state_round_trips_through_the_codec(policy: Policy) -> None:
     s = apply_event(s, event("priority_changed", "T", "2026-11-30T10:30:00", priority="P2"), policy, 0).state
     assert s is not None
     assert rescheduled(decode_state(encode_state(s)), policy) == s
+
+
+def _busy_ticket(policy: Policy) -> TicketState:
+    s = apply_event(None, event("opened", "T", "2026-11-30T09:00:00", priority="P3", customer_id="acme",
+                                service_id="mail"), policy, 0).state
+    for kind, at in (("paused", "09:10"), ("resumed", "09:40"), ("acknowledged", "09:50"), ("paused", "11:00"),
+                     ("resumed", "11:30"), ("resolved", "12:00"), ("rated", "12:05")):
+        fields = {"score": 4} if kind == "rated" else {}
+        s = apply_event(s, event(kind, "T", f"2026-11-30T{at}:00", **fields), policy, 0).state
+    assert s is not None
+    return s
+
+
+def test_format_3_is_a_compact_array_and_format_2_states_are_still_read(policy: Policy) -> None:
+    """This release writes format 3 (a positional array, fewer bytes); a format 2 row decodes to the same state."""
+    s = _busy_ticket(policy)
+    raw, older = encode_state(s), encode_state_format2(s)
+    assert FORMAT == 3
+    assert raw.startswith(b"[3,")
+    assert json.loads(older)["f"] == 2
+    fresh = apply_event(None, event("opened", "N", "2026-11-30T09:00:00", priority="P3"), policy, 0).state
+    assert fresh is not None
+    assert len(encode_state(fresh)) < 0.8 * len(encode_state_format2(fresh))  # an open ticket: ~210 bytes, not ~290
+    assert len(raw) < len(older)
+    assert rescheduled(decode_state(raw), policy) == s
+    assert rescheduled(decode_state(older), policy) == s
+    assert (s.rated, s.resolved, s.paused) == (True, True, False)
+
+
+@pytest.mark.parametrize("raw", [b"[4,\"T\"]", b"[]", b'{"f":9}'])
+def test_an_unknown_state_format_is_refused_by_name(raw: bytes) -> None:
+    """A row of a format this release does not know is an error naming the format, not a wrong state."""
+    with pytest.raises(ValueError, match="unknown ticket state format"):
+        decode_state(raw)
 
 
 def test_heaps_pop_only_due_and_newest_versions() -> None:

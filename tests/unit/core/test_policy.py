@@ -31,6 +31,26 @@ def test_override_merges_field_by_field() -> None:
     assert acme.resolution_us == other.resolution_us == 7200 * 10**6
 
 
+def test_resolved_targets_are_cached_for_at_most_max_cached_targets_pairs() -> None:
+    """Every customer/service pair seen adds a cache entry; past the bound the least recently used goes, and
+    a pair looked up again resolves the same."""
+    from monitor.core.limits import MAX_CACHED_TARGETS
+
+    policy = parse_policy(POLICY_YAML)
+    acme = policy.targets_for("P1", "acme", None, in_hours=True)
+    for n in range(MAX_CACHED_TARGETS + 500):
+        policy.targets_for("P1", f"customer-{n}", f"service-{n}", in_hours=True)
+        if n % 1000 == 0:
+            policy.targets_for("P1", "acme", None, in_hours=True)  # used now and then: kept
+    cache = policy._cache
+    assert len(cache) == MAX_CACHED_TARGETS
+    assert ("P1", "acme", None, True) in cache
+    assert ("P1", "customer-0", "service-0", True) not in cache
+    assert policy.targets_for("P1", "customer-0", "service-0", in_hours=True) == policy.targets_for(
+        "P1", "globex", None, in_hours=True)
+    assert policy.targets_for("P1", "acme", None, in_hours=True) == acme
+
+
 def _with(old: str, new: str) -> str:
     assert old in POLICY_YAML
     return POLICY_YAML.replace(old, new, 1)

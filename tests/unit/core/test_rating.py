@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from monitor.core.clock import apply_event
-from monitor.core.codec import decode_state, encode_state
+from monitor.core.codec import decode_state, encode_state, encode_state_format2
 from monitor.core.errors import EventRejected
 from monitor.core.events import parse_event
 from monitor.core.policy import Policy
@@ -97,6 +97,6 @@ def test_the_rated_flag_survives_the_state_codec(policy: Policy) -> None:
     assert restored.rated
     with pytest.raises(EventRejected, match="already rated"):
         apply_event(restored, event("rated", "T", "2026-11-30T10:01:00", score=3), policy, 0)
-    older = json.loads(encode_state(state))
+    older = json.loads(encode_state_format2(state))
     del older["rt"]  # written before ratings existed
     assert not decode_state(json.dumps(older).encode()).rated

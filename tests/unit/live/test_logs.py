@@ -63,3 +63,25 @@ def test_memory_stays_bounded_when_a_library_formats_its_own_messages() -> None:
     for i in range(500):
         assert repeats.filter(_record(f"offset {i} out of range"))
     assert len(repeats._seen) <= 50
+
+
+def test_the_worker_keeps_the_root_logger_at_the_level_asked_for() -> None:
+    """Faust's progress spinner would set the root logger to DEBUG, so every debug record is built and dropped."""
+    import asyncio
+
+    import faust
+
+    from monitor.live.run import _worker_class
+    from monitor.live.settings import Settings
+
+    loop = asyncio.new_event_loop()
+    try:
+        worker = _worker_class(Settings())(faust.App("log-level-test", autodiscover=False), loglevel="WARNING",
+                                           quiet=True, loop=loop, redirect_stdouts=False)
+        logger = logging.Logger("root-under-test", logging.WARNING)
+        logger.addHandler(logging.StreamHandler())
+        worker.on_setup_root_logger(logger, logging.WARNING)
+        assert not logger.isEnabledFor(logging.DEBUG)
+        assert not logger.isEnabledFor(logging.INFO)
+    finally:
+        loop.close()

@@ -436,3 +436,73 @@ def test_a_refused_record_is_replaced_by_a_bounded_internal_dead_letter(policy: 
     assert (letter["kind"], letter["id"]) == ("internal", "tickets.events:2:7:T-1:response:warning:0.5")
     live.processor.unpublishable(replacement, "still too large")
     assert (live.sink.dead_letters["internal"], live.sink.unpublishable) == (1, 1)
+
+
+def test_a_ticket_touched_in_consecutive_batches_is_not_decoded_again(policy: Policy,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a batch records a ticket, the next batches take its decoded state from the cache, not the row."""
+    live = Live(policy)
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"))
+    decoded: list[bytes] = []
+    real = processor_module.decode_state
+    monkeypatch.setattr(processor_module, "decode_state", lambda raw: decoded.append(raw) or real(raw))
+    live.now = _us("2026-11-30T09:07:30+08:00")
+    assert len(_records(live.run(*live.wakeups()))) == 1
+    live.run(live.ticket("acknowledged", "T-1", "2026-11-30T09:08:00"))
+    assert decoded == []
+    live.processor.revoked()  # what came from the partitions is forgotten: the row is read again
+    live.processor.recover_tickets(live.store.rows[TICKETS].items(), set(range(PARTITIONS)))
+    live.processor.state.decoded.clear()
+    live.run(live.ticket("resolved", "T-1", "2026-11-30T09:09:00"))
+    assert len(decoded) == 2  # once by recovery, once by the batch after the cache was emptied
+
+
+def test_the_state_cache_keeps_the_most_recently_used_up_to_its_limit(policy: Policy) -> None:
+    """Past its limit the cache drops the least recently used ticket; a get counts as a use."""
+    from monitor.live.worker_state import StateCache
+
+    live = Live(policy)
+    live.run(*(live.ticket("opened", tid, OPENED_AT, priority="P1") for tid in ("T-1", "T-2", "T-3")))
+    states = {key: decode_state(row) for key, row in live.store.rows[TICKETS].items()}
+    cache = StateCache(limit=2)
+    cache.put(b"T-1", states[b"T-1"])
+    cache.put(b"T-2", states[b"T-2"])
+    assert cache.get(b"T-1") is states[b"T-1"]
+    cache.put(b"T-3", states[b"T-3"])
+    assert (len(cache), cache.get(b"T-2"), cache.get(b"T-1"), cache.get(b"T-3")) == (2, None, states[b"T-1"],
+                                                                                      states[b"T-3"])
+
+
+def test_cached_and_stored_states_decide_alike(policy: Policy) -> None:
+    """A ticket's records and rows are the same whether its state comes from the cache or from its row."""
+    runs = []
+    for limit in (0, 100):
+        live = Live(policy)
+        live.processor.state.decoded.limit = limit
+        sent: list[bytes] = []
+        for kind, at in (("opened", OPENED_AT), ("paused", "2026-11-30T09:05:00"), ("resumed", "2026-11-30T09:06:00")):
+            fields = {"priority": "P1"} if kind == "opened" else {}
+            sent += [s.value for s in live.run(live.ticket(kind, "T-1", at, event_id=f"{kind}-1", **fields)).sends]
+        for minute in range(8, 40):
+            live.now = _us(f"2026-11-30T09:{minute:02d}:00+08:00")
+            sent += [s.value for s in live.run(*live.wakeups()).sends]
+        runs.append((sent, dict(live.store.rows[TICKETS])))
+    assert runs[0] == runs[1]
+    assert len(runs[0][0]) >= 4  # warnings and the breach went out
+
+
+def test_a_tick_fires_at_most_wakes_per_tick_clocks_and_the_next_tick_goes_at_once(policy: Policy) -> None:
+    """Twenty clocks due on one partition, eight per tick: the earliest first, a new tick due right after each
+    batch (no resend wait), and every warning once."""
+    live = Live(policy)
+    live.processor.wakes_per_tick = 8
+    ids = _tickets_on(1, 20)
+    for n, tid in enumerate(ids):  # opened a second apart: due a second apart, in this order
+        live.run(live.ticket("opened", tid, f"2026-11-30T09:00:{n:02d}", priority="P1"))
+    live.now = _us("2026-11-30T09:08:00+08:00")
+    fired: list[list[str]] = []
+    while ticks := live.wakeups():
+        [tick] = ticks
+        fired.append([r["ticket_id"] for r in _records(live.run(tick))])
+    assert [len(f) for f in fired] == [8, 8, 4]
+    assert [tid for f in fired for tid in f] == ids

@@ -1,0 +1,97 @@
+"""The adapter's table writes: rows into each message's partition, changelog records in one batch per partition."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.live.app import _TableStore
+from monitor.live.processor import TICKETS, Write
+
+
+class Event:
+    """What the adapter reads of a Faust event."""
+
+    def __init__(self, partition: int, offset: int, key: bytes) -> None:
+        self.message = type("M", (), {"topic": "tickets.events", "partition": partition, "offset": offset})()
+        self.key, self.value, self.headers = key, b"{}", None
+
+
+@dataclass
+class Data:
+    """A table's store: rows by (partition of the current event, key), persisted offsets by partition."""
+
+    rows: dict[tuple[int, bytes], bytes] = field(default_factory=dict)
+    persisted: dict[int, int] = field(default_factory=dict)
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        from faust.streams import current_event
+
+        event = current_event()
+        assert event is not None
+        self.rows[event.message.partition, key] = value
+
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        self.persisted[tp.partition] = offset
+
+
+class Table:
+    def __init__(self) -> None:
+        self.data = Data()
+        self.changelog_topic = type("T", (), {"get_topic_name": staticmethod(lambda: "app-tickets-changelog")})()
+
+
+class Batch:
+    """A record batch that holds two records."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes, bytes]] = []
+
+    def append(self, *, key: bytes, value: bytes, timestamp: None) -> object | None:
+        if len(self.records) == 2:
+            return None
+        self.records.append((key, value))
+        return object()
+
+
+class Client:
+    """The producer's side: batches sent, each acknowledged at the next base offset of its partition."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int, list[tuple[bytes, bytes]]]] = []
+        self.next_offset = {0: 10, 1: 5}
+
+    def create_batch(self) -> Batch:
+        return Batch()
+
+    async def send_batch(self, batch: Batch, topic: str, *, partition: int) -> asyncio.Future[Any]:
+        self.sent.append((topic, partition, batch.records))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        tp = type("TP", (), {"partition": partition})()
+        future.set_result(type("R", (), {"topic_partition": tp, "offset": self.next_offset[partition]})())
+        self.next_offset[partition] += len(batch.records)
+        return future
+
+
+def test_rows_go_to_their_partition_and_changelog_records_in_batches_per_partition() -> None:
+    """Three rows on partition 0 and one on 1: two batches for 0 (two records fit), one for 1; persisted offsets
+    are each partition's last record."""
+    asyncio.run(_record_four_rows())
+
+
+async def _record_four_rows() -> None:
+    table = Table()
+    store = _TableStore({TICKETS: table})
+    events = [Event(0, 0, b"A"), Event(0, 1, b"B"), Event(1, 0, b"C"), Event(0, 2, b"D")]
+    messages = store.bind(events)  # type: ignore[arg-type]
+    client = Client()
+    producer = type("P", (), {"_ensure_producer": lambda self: client})()
+    writes = [Write(TICKETS, m.key or b"", b"row-" + (m.key or b""), m, None) for m in messages]  # type: ignore[arg-type]
+    await store.record(writes, producer)
+    await asyncio.gather(*store._settling)
+    assert table.data.rows == {(0, b"A"): b"row-A", (0, b"B"): b"row-B", (1, b"C"): b"row-C", (0, b"D"): b"row-D"}
+    assert client.sent == [("app-tickets-changelog", 0, [(b"A", b"row-A"), (b"B", b"row-B")]),
+                           ("app-tickets-changelog", 0, [(b"D", b"row-D")]),
+                           ("app-tickets-changelog", 1, [(b"C", b"row-C")])]
+    assert table.data.persisted == {0: 12, 1: 5}  # offsets 10, 11 (first batch), 12; and 5
