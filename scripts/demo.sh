@@ -85,7 +85,7 @@ demo: the simulator sends ticket events to 'tickets.events' (about ${DEMO_RATE:-
       and probe results of mail, crm and vpn to 'probes.results' (outages every ~2 minutes);
       policy $SLA_POLICY: P1 respond 30s / resolve 2m, P2 1m / 4m, P3 2m / 6m, warnings at 50/75/90 %;
       mail may be down ~26 s a month, crm ~4.3 min, vpn ~43 min.
-      Warnings appear after ~15 s, breaches after ~30 s.
+      Warnings appear after ~15 s, breaches after ~30 s, escalations (ESCAL) soon after.
       Health: http://127.0.0.1:$SLA_WEB_PORT/health/ready   Metrics: http://127.0.0.1:$SLA_WEB_PORT/metrics
       On-call board: $BOARD_URL   (wall mode: ${BOARD_URL}?kiosk=1; log: $DEMO/board.log)
 $NOTIFY_INFO

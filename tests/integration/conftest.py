@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -54,12 +55,34 @@ def _broker_answers() -> bool:
         return False
 
 
+# Topics of a test (``Names.fresh``) and the ones Faust makes for its app id (changelogs, assignor).
+TEST_TOPIC = re.compile(r"^(t[0-9a-f]{8}\.|slatest-[0-9a-f]{8}-)")
+
+
 @pytest.fixture(scope="session", autouse=True)
-def kafka_broker() -> str:
-    """The local broker; integration tests fail (not skip) without it."""
+def kafka_broker() -> Iterator[str]:
+    """The local broker; integration tests fail (not skip) without it. At the end the tests' topics are
+    deleted, so a broker that ran the suite does not start slowly afterwards (``make demo``) over
+    thousands of test partitions."""
     if not _broker_answers():
         pytest.fail(f"no Kafka broker on {BOOTSTRAP}: run `make test` (it starts one) or `make kafka-up`")
-    return BOOTSTRAP
+    yield BOOTSTRAP
+    if _broker_answers():
+        with contextlib.suppress(Exception):
+            asyncio.run(asyncio.wait_for(delete_test_topics(), 60))
+
+
+async def delete_test_topics(pattern: re.Pattern[str] = TEST_TOPIC, bootstrap: str = BOOTSTRAP) -> int:
+    """Delete every topic named like a test's (this run's and earlier runs' leftovers); how many."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if pattern.match(t)]
+        for start in range(0, len(doomed), 200):
+            await admin.delete_topics(doomed[start:start + 200], timeout_ms=30_000)
+        return len(doomed)
+    finally:
+        await admin.close()
 
 
 MONTH_GUARD_BEFORE_S = 150.0  # longer than any one live test
