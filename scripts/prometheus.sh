@@ -86,176 +86,27 @@ cmd_check() {
   amtool check-config alertmanager.yml
 }
 
-# --- local server ------------------------------------------------------------
+# --- local server (scripts/lib/local-server.sh) --------------------------------
 
-# HTTP 200 from /-/ready on the port (plain bash: no curl needed).
-ready() {
-  # shellcheck disable=SC2016  # expanded by the inner bash
-  timeout 3 bash -c '
-    exec 3<>"/dev/tcp/$0/$1" || exit 1
-    printf "GET /-/ready HTTP/1.0\r\nHost: %s\r\n\r\n" "$0" >&3
-    IFS= read -r status <&3
-    [[ $status == "HTTP/1."?" 200"* ]]
-  ' "$HOST" "$1" 2>/dev/null
+NAME=prometheus
+SERVER_BIN=prometheus
+PORT_VAR=PROMETHEUS_PORT
+DEFAULT_PORT=9090
+PID_MARKER="--storage.tsdb.path=$DATA"
+
+check_config() { promtool check config "$1"; }
+
+server_args() {
+  SERVER_ARGS=(--config.file="$1" --storage.tsdb.path="$DATA" --web.listen-address="$HOST:$2" --web.enable-lifecycle)
 }
 
-port_open() {
-  # shellcheck disable=SC2016
-  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null
-}
-
-alive() {
-  local state
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != Z ]]
-}
-
-# The pid in the pid file, if that process is alive and is our Prometheus.
-server_pid() {
-  local pid
-  [[ -f "$PIDFILE" ]] || return 1
-  pid="$(<"$PIDFILE")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  alive "$pid" || return 1
-  # Guard against a recycled pid: it must be prometheus with our storage folder.
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--storage.tsdb.path=$DATA " || return 1
-  echo "$pid"
-}
-
-# The port asked for, else the one of the last `up`, else 9090.
-known_port() {
-  if [[ -n "${1:-}" ]]; then echo "$1"
-  elif [[ -n "${PROMETHEUS_PORT:-}" ]]; then echo "$PROMETHEUS_PORT"
-  elif [[ -s "$PORTFILE" ]]; then cat "$PORTFILE"
-  else echo 9090
-  fi
-}
-
-lock() {
-  mkdir -p "$PHOME"
-  exec 9>"$PHOME/.lock"
-  flock -w 60 9 || die "could not lock $PHOME/.lock"
-}
-
-cmd_up() {
-  local config="${1:-${PROMETHEUS_CONFIG:-$ROOT/deploy/prometheus/local.yml}}"
-  local port="${2:-${PROMETHEUS_PORT:-9090}}" pid
-  [[ "$port" =~ ^[0-9]+$ ]] || die "port must be a number, not '$port'"
-  [[ -f "$config" ]] || die "no config file $config"
-  config="$(cd "$(dirname "$config")" && pwd)/$(basename "$config")"
-  lock
-  if pid="$(server_pid)"; then
-    if ready "$(known_port)"; then
-      say "already running on $HOST:$(known_port) (pid $pid); 'down' first to change config or port"
-      return 0
-    fi
-    say "pid $pid is starting; waiting for it ..."
-    wait_ready "$pid" "$(known_port)"
-    return 0
-  fi
-  rm -f "$PIDFILE"
-  port_open "$port" && die "something already listens on $HOST:$port (PROMETHEUS_PORT or the second argument picks another)"
-  command -v prometheus >/dev/null || die "prometheus not found: run scripts/prometheus.sh install"
-  promtool check config "$config" >"$PHOME/check.log" 2>&1 || { cat "$PHOME/check.log" >&2; die "$config is not valid"; }
-
-  mkdir -p "$DATA"
-  echo "$port" >"$PORTFILE"
-  echo "----- scripts/prometheus.sh: starting $(date '+%F %T') with $config on port $port" >>"$LOG"
-  # Detached (own session, no stdin, no lock fd) so it outlives the caller; bash
-  # writes its own pid and then execs prometheus in place.
-  # shellcheck disable=SC2016
-  nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
-    prometheus --config.file="$config" --storage.tsdb.path="$DATA" \
-    --web.listen-address="$HOST:$port" --web.enable-lifecycle \
-    </dev/null >>"$LOG" 2>&1 9>&- &
-  local launcher=$! i
-  for i in $(seq 1 40); do
-    [[ -s "$PIDFILE" ]] && break
-    sleep 0.05
-  done
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ -n "$pid" ]] || pid="$launcher"
-  wait_ready "$pid" "$port"
-}
-
-wait_ready() {
-  local pid="$1" port="$2" deadline=$((SECONDS + START_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    if ready "$port"; then
-      say "ready on http://$HOST:$port (pid $pid; data $DATA)"
-      return 0
-    fi
-    if ! alive "$pid"; then
-      tail -n 30 "$LOG" >&2
-      rm -f "$PIDFILE"
-      die "prometheus exited during startup (log: $LOG)"
-    fi
-    sleep 0.2
-  done
-  tail -n 30 "$LOG" >&2
-  stop_pid "$pid" >/dev/null
-  die "prometheus was not ready on $HOST:$port within ${START_TIMEOUT}s; stopped it (log: $LOG)"
-}
-
-# SIGTERM (clean TSDB shutdown), then SIGKILL after STOP_TIMEOUT seconds.
-stop_pid() {
-  local pid="$1" i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    alive "$pid" || { rm -f "$PIDFILE"; echo stopped; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    alive "$pid" || break
-    sleep 0.1
-  done
-  rm -f "$PIDFILE"
-  echo killed
-}
-
-cmd_down() {
-  local pid how
-  lock
-  if pid="$(server_pid)"; then
-    how="$(stop_pid "$pid")"
-    say "$how (pid $pid)"
-  elif [[ -f "$PIDFILE" ]]; then
-    rm -f "$PIDFILE"
-    say "not running (removed stale pid file)"
-  else
-    say "not running"
-  fi
-}
-
-cmd_status() {
-  local port pid
-  port="$(known_port "${1:-}")"
-  if ready "$port"; then
-    if pid="$(server_pid)"; then
-      say "ready on http://$HOST:$port (pid $pid)"
-    else
-      say "ready on http://$HOST:$port (not started by this script)"
-    fi
-    return 0
-  fi
-  if pid="$(server_pid)"; then
-    say "not ready on $HOST:$port (pid $pid is alive: starting, or listening elsewhere)"
-  else
-    say "not running"
-  fi
-  return 1
-}
-
-cmd_logs() {
-  [[ -s "$LOG" ]] && tail -n "${1:-50}" "$LOG"
-  return 0
-}
+# shellcheck source=scripts/lib/local-server.sh
+. "$ROOT/scripts/lib/local-server.sh"
 
 case "${1:-}" in
   install) cmd_install ;;
   check) cmd_check ;;
-  up) cmd_up "${2:-}" "${3:-}" ;;
+  up) cmd_up "${2:-${PROMETHEUS_CONFIG:-$ROOT/deploy/prometheus/local.yml}}" "${3:-${PROMETHEUS_PORT:-$DEFAULT_PORT}}" ;;
   down) cmd_down ;;
   status) cmd_status "${2:-}" ;;
   logs) cmd_logs "${2:-50}" ;;
