@@ -302,8 +302,9 @@ def _figures(
     return used, reached, measure
 
 
-def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
-    """Business time used up to ``at``; walks back only over spans ending after it."""
+def used_until(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
+    """Business time used up to ``at`` (closed spans ending after it are cut there); walks back only over
+    spans ending after it."""
     used, closed = clock.used, clock.closed
     i = len(closed)
     while i and closed[i - 1][1] > at:
@@ -881,7 +882,7 @@ def _publish_level(
     deadline = clock.due[warnings] if len(clock.due) > warnings else None
     if deadline is None:  # paused short of the target: as if it ran on from `at`
         target = targets.target_us(metric)
-        deadline = targets.calendar.add(at, target - _used_at(clock, targets.calendar, at))
+        deadline = targets.calendar.add(at, target - used_until(clock, targets.calendar, at))
     record = _record(state, policy, metric, kind, at, clock, targets, deadline)
     if kind == "warning":
         record["threshold"] = policy.warn_float(level)

@@ -16,8 +16,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from monitor.core.calendar import BusinessCalendar
-from monitor.core.clock import METRICS, SCHEMA_VERSION, ClockState, TicketState, targets_of
+from monitor.core.clock import METRICS, SCHEMA_VERSION, TicketState, targets_of, used_until
 from monitor.core.instants import format_us
 from monitor.core.policy import Policy
 
@@ -92,7 +91,7 @@ def _clock_view(state: TicketState, policy: Policy, metric: str, at_us: int) -> 
         deadline = clock.reached[breach] if reached else calendar.add(stopped_at, max(0, target - used))
         status, next_due = "stopped", None
     else:
-        used = _used_at(clock, calendar, at_us)
+        used = used_until(clock, calendar, at_us)
         deadline_or_none = clock.due[breach] if len(clock.due) > breach else None
         # Paused short of the target: the deadline as if it ran on from the change (as alerts show it).
         deadline = deadline_or_none if deadline_or_none is not None else calendar.add(at_us, max(0, target - used))
@@ -106,16 +105,3 @@ def _clock_view(state: TicketState, policy: Policy, metric: str, at_us: int) -> 
         "level": level_name(clock.level, policy.warn_at),
         "next_due": None if next_due is None else format_us(next_due, calendar.timezone),
     }
-
-
-def _used_at(clock: ClockState, calendar: BusinessCalendar, at: int) -> int:
-    """Business time used up to ``at`` (closed spans ending after it are cut there)."""
-    used, closed = clock.used, clock.closed
-    i = len(closed)
-    while i and closed[i - 1][1] > at:
-        i -= 1
-        start, end = closed[i]
-        used -= calendar.elapsed(max(start, at), end)
-    if clock.open_start is not None and clock.open_start < at:
-        used += calendar.elapsed(clock.open_start, at)
-    return used
