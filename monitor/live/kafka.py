@@ -3,15 +3,17 @@ settings for aiokafka, topic creation, and the key -> partition mapping."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import ssl
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from monitor.core.errors import UsageError
@@ -65,6 +67,25 @@ def client_kwargs(settings: Settings) -> dict[str, Any]:
         kwargs["sasl_plain_username"] = settings.sasl_username
         kwargs["sasl_plain_password"] = settings.sasl_password
     return kwargs
+
+
+T = TypeVar("T")
+
+
+async def when_reachable(attempt: Callable[[], Awaitable[T]], settings: Settings, log: Any, attempts: int = 20) -> T:
+    """Await ``attempt()`` until Kafka answers: up to ``attempts`` tries, 0.5 s doubling to 5 s between them,
+    each failure logged on ``log`` as "waiting for Kafka"; the last failure is raised."""
+    delay = 0.5
+    for number in range(1, attempts + 1):
+        try:
+            return await attempt()
+        except KafkaConnectionError as error:
+            if number == attempts:
+                raise
+            log.warning("waiting for Kafka", bootstrap=settings.kafka_bootstrap, attempt=number, error=str(error))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def internal_topics(settings: Settings) -> tuple[str, str]:

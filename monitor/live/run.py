@@ -12,12 +12,12 @@ import threading
 from typing import Any
 
 import structlog
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaError
 
 from monitor.core.errors import UsageError
 from monitor.core.policy import Policy
 from monitor.live.app import create_app
-from monitor.live.kafka import ensure_topics
+from monitor.live.kafka import ensure_topics, when_reachable
 from monitor.live.logs import RepeatFilter, configure_logging
 from monitor.live.settings import Settings
 
@@ -26,17 +26,7 @@ GC_YOUNG_THRESHOLD = 50_000  # allocations between two young-generation collecti
 
 
 async def _topics_when_reachable(settings: Settings, attempts: int = 20) -> int:
-    delay = 0.5
-    for attempt in range(1, attempts + 1):
-        try:
-            return await ensure_topics(settings)
-        except KafkaConnectionError as error:
-            if attempt == attempts:
-                raise
-            log.warning("waiting for Kafka", bootstrap=settings.kafka_bootstrap, attempt=attempt, error=str(error))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-    raise AssertionError("unreachable")  # pragma: no cover
+    return await when_reachable(lambda: ensure_topics(settings), settings, log, attempts)
 
 
 def _hard_exit(status: int, message: str, **fields: Any) -> None:

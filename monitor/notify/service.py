@@ -38,7 +38,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.structs import TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from monitor.live.kafka import client_kwargs
+from monitor.live.kafka import client_kwargs, when_reachable
 from monitor.live.settings import Settings
 from monitor.notify.alertmanager import AlertmanagerClient, Refused, Unreachable
 from monitor.notify.alerts import FiringSet, Outbox, Post, kept_after_rebuild, merge_key
@@ -333,21 +333,18 @@ async def follow(consumer: AIOKafkaConsumer, notifier: Notifier) -> None:
 
 async def started_consumer(settings: Settings, attempts: int = 20) -> AIOKafkaConsumer:
     """A started consumer of the notifier's group, waiting for Kafka as the worker does (0.5 s doubling to 5 s)."""
-    delay = 0.5
-    for attempt in range(1, attempts + 1):
+
+    async def start() -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(group_id=settings.notify_group, enable_auto_commit=False,
                                     auto_offset_reset="earliest", **client_kwargs(settings))
         try:
             await consumer.start()
-            return consumer
-        except KafkaConnectionError as error:
+        except KafkaConnectionError:
             await consumer.stop()
-            if attempt == attempts:
-                raise
-            log.warning("waiting for Kafka", bootstrap=settings.kafka_bootstrap, attempt=attempt, error=str(error))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-    raise AssertionError("unreachable")  # pragma: no cover
+            raise
+        return consumer
+
+    return await when_reachable(start, settings, log, attempts)
 
 
 async def consume(settings: Settings, notifier: Notifier) -> None:
