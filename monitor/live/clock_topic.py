@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 
 from monitor.core.clock import TicketState
-from monitor.core.clock_view import changed_at, clock_record, is_open
+from monitor.core.clock_view import changed_at, clock_id, clock_record, is_open
 from monitor.core.policy import Policy
 from monitor.live.processor import TICKETS, Outbox
 
@@ -40,7 +40,7 @@ def clock_messages(outbox: Outbox, policy: Policy) -> list[tuple[bytes, bytes | 
         if not isinstance(state, TicketState):
             continue
         if not is_open(state):
-            out.append((key, None, f"{state.ticket_id}:clock"))
+            out.append((key, None, clock_id(state.ticket_id)))
             continue
         record = clock_record(state, policy, changed_at(state, at_us))
         out.append((key, json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode(), record["id"]))
