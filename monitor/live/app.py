@@ -21,21 +21,19 @@ import contextlib
 import gc
 import itertools
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 import structlog
-from faust.streams import _current_event
 from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
 from monitor.live.clock_topic import ClockPublisher
-from monitor.live.kafka import producer_partitioner, ssl_context
+from monitor.live.kafka import producer_partitioner, send_in_batches, send_keyed, ssl_context
 from monitor.live.metrics import Metrics, Snapshot
 from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes, Write
 from monitor.live.publishing import Send, publish_all
@@ -139,7 +137,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     processor = Processor(policy, routes, now_us, store, metrics, worker, wakes_per_tick=settings.batch_max)
     channel = _Channel(app, processor, worker)
     clocks = ClockPublisher(settings.topic_clocks, policy,
-                            lambda topic, key, value, headers: app.producer.send(topic, key, value, None, None, headers))
+                            lambda topic, rows: send_keyed(_aiokafka_producer(app), topic, rows))
 
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
@@ -154,7 +152,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
                 lost = await publish_all(outbox.sends, channel, settings.max_record_bytes)
             finally:
                 worker.publishing_since = None
-            await store.record(outbox.writes.values(), app.producer)
+            await store.record(outbox.writes.values(), _aiokafka_producer(app))
             worker.counts["clock_records"] += await clocks.publish(outbox)  # after the acks, like the rows
             processor.recorded(outbox, lost, now_us())
             for message in messages:
@@ -235,28 +233,33 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
 
 class _TableStore:
-    """The processor's ``Store`` over the Faust tables, each access in the context of its message's event."""
+    """The processor's ``Store`` over the Faust tables: each row in the RocksDB of its message's partition.
+
+    Faust's own path (``table.get(key)`` with the message's event made current) asks the
+    store twice (``key in data``, then ``data[key]``) through four layers and a context
+    variable. The rows are read and written here in the partition database that path
+    ends at (``Store._db_for_partition``, the one Faust's ``_get``/``_set`` pick for the
+    current event's partition; our tables are neither global nor partitioner-keyed), once.
+    """
 
     def __init__(self, tables: Mapping[str, Any]) -> None:
         self.tables = tables
-        self._events: dict[int, EventT[bytes]] = {}
         self._changelogs = {name: table.changelog_topic.get_topic_name() for name, table in tables.items()}
         self._settling: set[asyncio.Future[None]] = set()  # acknowledgements awaited (one task per batch)
 
     def bind(self, events: Sequence[EventT[bytes]]) -> list[Message]:
-        """The batch's events as messages, remembered until the next batch to find each one's event."""
-        messages = [_message(event) for event in events]
-        self._events = {id(message): event for message, event in zip(messages, events, strict=True)}
-        return messages
+        """The batch's events as messages."""
+        return [_message(event) for event in events]
+
+    def _db(self, table: str, partition: int) -> Any:
+        return self.tables[table].data._db_for_partition(partition)  # Faust's rocksdb store, opened on first use
 
     def get(self, table: str, key: bytes, at: Message) -> bytes | None:
-        with _in_context_of(self._events[id(at)]):
-            value: bytes | None = self.tables[table].get(key)
-            return value
+        value: bytes | None = self._db(table, at.partition).get(key)
+        return value
 
     def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
-        with _in_context_of(self._events[id(at)]):  # the table writes to the partition of the current event
-            self.tables[table][key] = value
+        self._db(table, at.partition).put(key, value)
 
     async def record(self, writes: Iterable[Write], producer: Any) -> None:
         """Write a batch's rows and send their changelog records as one producer batch per partition.
@@ -271,23 +274,15 @@ class _TableStore:
         """
         groups: dict[tuple[str, int], list[Write]] = {}
         for write in writes:
-            with _in_context_of(self._events[id(write.message)]):
-                self.tables[write.table].data[write.key] = write.value
+            self.put(write.table, write.key, write.value, write.message)
             groups.setdefault((write.table, write.message.partition), []).append(write)
         if not groups:
             return
-        client = producer._ensure_producer()  # aiokafka's: Faust has no batch API of its own
         sent: list[tuple[Any, Any, int]] = []  # (table, future of a record batch, records in it)
         for (name, partition), rows in groups.items():
             topic, table = self._changelogs[name], self.tables[name]
-            batch, count = client.create_batch(), 0
-            for write in rows:
-                if batch.append(key=write.key, value=write.value, timestamp=None) is None:  # full: send, go on
-                    sent.append((table, await client.send_batch(batch, topic, partition=partition), count))
-                    batch, count = client.create_batch(), 0
-                    batch.append(key=write.key, value=write.value, timestamp=None)  # a first record always fits
-                count += 1
-            sent.append((table, await client.send_batch(batch, topic, partition=partition), count))
+            batches = await send_in_batches(producer, topic, partition, [(w.key, w.value, []) for w in rows])
+            sent.extend((table, future, count) for future, count in batches)
         self._settling.add(task := asyncio.ensure_future(_persisted_offsets(sent)))
         task.add_done_callback(self._settling.discard)
 
@@ -308,6 +303,11 @@ async def _persisted_offsets(sent: Sequence[tuple[Any, Any, int]]) -> None:
         table.data.set_persisted_offset(tp, offset)
     if errors:  # the rows are in the local store, but a recovery from the changelog would miss them
         log.error("changelog records not acknowledged", count=len(errors), error=str(errors[0]))
+
+
+def _aiokafka_producer(app: faust.App) -> Any:
+    """The aiokafka producer under Faust's: Faust has no batch API of its own."""
+    return app.producer._ensure_producer()  # type: ignore[attr-defined]
 
 
 def _message(event: EventT[bytes]) -> Message:
@@ -337,17 +337,6 @@ class _Channel:
         if reason is not None:
             log.error("publish failed, retrying", error=reason)
         self.worker.publish_error = reason
-
-
-@contextlib.contextmanager
-def _in_context_of(event: EventT[bytes]) -> Iterator[None]:
-    # Faust tables find the partition to read and write through the stream's
-    # current event; a batch handles many, so each is made current in turn.
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
 
 
 async def _lag(app: faust.App, topics: tuple[str, ...], read: dict[tuple[str, int], int]) -> dict[str, int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -24,12 +24,14 @@ import structlog
 from monitor.core.clock import TicketState
 from monitor.core.clock_view import changed_at, clock_id, clock_record, is_open
 from monitor.core.policy import Policy
+from monitor.live.kafka import Row
 from monitor.live.processor import TICKETS, Outbox
 
 log = structlog.get_logger("sla.worker")
 
-# (topic, key, value or None for a tombstone, headers) -> a future of the broker's acknowledgement
-SendFn = Callable[[str, bytes, bytes | None, list[tuple[str, bytes]]], Awaitable[Any]]
+# (topic, rows) -> (future of the broker's acknowledgement, the rows it covers) for each record batch sent;
+# monitor.live.kafka.send_keyed over the worker's producer.
+SendFn = Callable[[str, list[Row]], Awaitable[Sequence[tuple[Any, Sequence[Row]]]]]
 
 
 def clock_messages(outbox: Outbox, policy: Policy) -> list[tuple[bytes, bytes | None, str]]:
@@ -60,23 +62,24 @@ class ClockPublisher:
         if not self.topic or not outbox.clock_changes:
             return 0
         messages = clock_messages(outbox, self.policy)
-        for key, value, record_id in messages:
-            headers = [("id", record_id.encode())]
-            try:
-                pending = await self._send(self.topic, key, value, headers)
-            except Exception as error:  # refused before sending: the next change rewrites it
-                self._failed(record_id, error)
-                continue
-            if isinstance(pending, asyncio.Future):
-                pending.add_done_callback(functools.partial(self._settled, record_id=record_id))
+        rows: list[Row] = [(key, value, [("id", record_id.encode())]) for key, value, record_id in messages]
+        try:
+            pending = await self._send(self.topic, rows)
+        except Exception as error:  # refused before sending: the next change rewrites them
+            self._failed(rows, error)
+        else:
+            for future, covered in pending:
+                if isinstance(future, asyncio.Future):
+                    future.add_done_callback(functools.partial(self._settled, rows=covered))
         self.sent += len(messages)
         return len(messages)
 
-    def _settled(self, done: asyncio.Future[Any], record_id: str) -> None:
+    def _settled(self, done: asyncio.Future[Any], rows: Sequence[Row]) -> None:
         if not done.cancelled() and done.exception() is not None:
-            self._failed(record_id, done.exception())
+            self._failed(rows, done.exception())
 
-    def _failed(self, record_id: str, error: BaseException | None) -> None:
-        self.failed += 1
-        log.error("clock record not published; the ticket's next change rewrites it", id=record_id,
-                  topic=self.topic, error=f"{type(error).__name__}: {error}")
+    def _failed(self, rows: Sequence[Row], error: BaseException | None) -> None:
+        self.failed += len(rows)
+        first = dict(rows[0][2])["id"].decode() if rows else None
+        log.error("clock records not published; each ticket's next change rewrites its record", count=len(rows),
+                  first_id=first, topic=self.topic, error=f"{type(error).__name__}: {error}")

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import functools
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import structlog
@@ -41,6 +41,45 @@ def producer_partitioner(key: bytes | None, all_partitions: list[int], available
     if key is None:
         return _partitioner(key, all_partitions, available)  # type: ignore[no-any-return]
     return all_partitions[_key_hash(key) % len(all_partitions)]
+
+
+Row = tuple[bytes, bytes | None, list[tuple[str, bytes]]]  # key, value (None: a tombstone), headers (a list: aiokafka wants one)
+
+
+async def send_in_batches(client: Any, topic: str, partition: int, rows: Sequence[Row]) -> list[tuple[Any, int]]:
+    """Hand ``rows`` to aiokafka's producer ``client`` as record batches of one partition.
+
+    One ``send`` per message costs a future, a partitioner call and an accumulator
+    look-up each; a batch's rows of one partition go in a few record batches instead.
+    Returns (future of the batch's acknowledgement, number of rows in it) for each.
+    """
+    sent: list[tuple[Any, int]] = []
+    batch, count = client.create_batch(), 0
+    for key, value, headers in rows:
+        if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:  # full: send it, go on
+            sent.append((await client.send_batch(batch, topic, partition=partition), count))
+            batch, count = client.create_batch(), 0
+            batch.append(key=key, value=value, timestamp=None, headers=headers)  # a first record always fits
+        count += 1
+    if count:
+        sent.append((await client.send_batch(batch, topic, partition=partition), count))
+    return sent
+
+
+async def send_keyed(client: Any, topic: str, rows: Sequence[Row]) -> list[tuple[Any, Sequence[Row]]]:
+    """Hand ``rows`` to ``client`` in record batches, each row in its key's partition (Kafka's default
+    partitioner, as ``send`` would place it); returns (future of an acknowledgement, the rows it covers)."""
+    partitions = len(await client.partitions_for(topic))
+    groups: dict[int, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(partition_for(row[0], partitions), []).append(row)
+    out: list[tuple[Any, Sequence[Row]]] = []
+    for partition, group in groups.items():
+        start = 0
+        for future, count in await send_in_batches(client, topic, partition, group):
+            out.append((future, group[start:start + count]))
+            start += count
+    return out
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:

@@ -9,25 +9,26 @@ from typing import Any
 from monitor.core.policy import Policy
 from monitor.core.replay import Rejection, replay_lines
 from monitor.live.clock_topic import ClockPublisher, clock_messages
+from monitor.live.kafka import Row
 from tests.conftest import event_json
 from tests.unit.live.test_processor import Live, _us
 
 
 class Recorder:
-    """The producer's send: remembers each message, answers with an acknowledged future."""
+    """The worker's batch send: remembers each message, answers with one acknowledged (or failed) batch."""
 
     def __init__(self, fail: bool = False) -> None:
         self.sent: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]] = []
         self.fail = fail
 
-    async def __call__(self, topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]) -> Any:
-        self.sent.append((topic, key, value, headers))
+    async def __call__(self, topic: str, rows: list[Row]) -> list[tuple[Any, list[Row]]]:
+        self.sent.extend((topic, key, value, list(headers)) for key, value, headers in rows)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.fail:
             future.set_exception(RuntimeError("broker gone"))
         else:
             future.set_result(None)
-        return future
+        return [(future, rows)]
 
 
 def _replayed(policy: Policy, lines: list[str], until: str) -> list[dict[str, Any]]:

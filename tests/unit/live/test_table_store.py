@@ -1,4 +1,4 @@
-"""The adapter's table writes: rows into each message's partition, changelog records in one batch per partition."""
+"""The adapter's table rows: in each message's partition database, changelog records in batches per partition."""
 
 from __future__ import annotations
 
@@ -18,19 +18,26 @@ class Event:
         self.key, self.value, self.headers = key, b"{}", None
 
 
+class PartitionDB(dict[bytes, bytes]):
+    """One partition's RocksDB: ``put`` and ``get``."""
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self[key] = value
+
+
 @dataclass
 class Data:
-    """A table's store: rows by (partition of the current event, key), persisted offsets by partition."""
+    """A table's store: a database per partition, persisted offsets by partition."""
 
-    rows: dict[tuple[int, bytes], bytes] = field(default_factory=dict)
+    dbs: dict[int, PartitionDB] = field(default_factory=dict)
     persisted: dict[int, int] = field(default_factory=dict)
 
-    def __setitem__(self, key: bytes, value: bytes) -> None:
-        from faust.streams import current_event
+    def _db_for_partition(self, partition: int) -> PartitionDB:
+        return self.dbs.setdefault(partition, PartitionDB())
 
-        event = current_event()
-        assert event is not None
-        self.rows[event.message.partition, key] = value
+    @property
+    def rows(self) -> dict[tuple[int, bytes], bytes]:
+        return {(partition, key): value for partition, db in self.dbs.items() for key, value in db.items()}
 
     def set_persisted_offset(self, tp: Any, offset: int) -> None:
         self.persisted[tp.partition] = offset
@@ -48,7 +55,8 @@ class Batch:
     def __init__(self) -> None:
         self.records: list[tuple[bytes, bytes]] = []
 
-    def append(self, *, key: bytes, value: bytes, timestamp: None) -> object | None:
+    def append(self, *, key: bytes, value: bytes, timestamp: None, headers: list[Any]) -> object | None:
+        assert isinstance(headers, list)  # aiokafka refuses a tuple
         if len(self.records) == 2:
             return None
         self.records.append((key, value))
@@ -86,12 +94,13 @@ async def _record_four_rows() -> None:
     events = [Event(0, 0, b"A"), Event(0, 1, b"B"), Event(1, 0, b"C"), Event(0, 2, b"D")]
     messages = store.bind(events)  # type: ignore[arg-type]
     client = Client()
-    producer = type("P", (), {"_ensure_producer": lambda self: client})()
     writes = [Write(TICKETS, m.key or b"", b"row-" + (m.key or b""), m, None) for m in messages]  # type: ignore[arg-type]
-    await store.record(writes, producer)
+    await store.record(writes, client)
     await asyncio.gather(*store._settling)
     assert table.data.rows == {(0, b"A"): b"row-A", (0, b"B"): b"row-B", (1, b"C"): b"row-C", (0, b"D"): b"row-D"}
     assert client.sent == [("app-tickets-changelog", 0, [(b"A", b"row-A"), (b"B", b"row-B")]),
                            ("app-tickets-changelog", 0, [(b"D", b"row-D")]),
                            ("app-tickets-changelog", 1, [(b"C", b"row-C")])]
     assert table.data.persisted == {0: 12, 1: 5}  # offsets 10, 11 (first batch), 12; and 5
+    assert [store.get(TICKETS, m.key or b"", m) for m in messages] == [b"row-A", b"row-B", b"row-C", b"row-D"]
+    assert store.get(TICKETS, b"C", messages[0]) is None  # C lives in partition 1, read for a message of 0
