@@ -20,8 +20,10 @@ import asyncio
 import contextlib
 import gc
 import itertools
+import os
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +62,38 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock = wall_clock) -> faust.App:
+BATCH_FAILED_EXIT = 70  # EX_SOFTWARE: a batch failed outside the processor's per-message guard
+
+
+def hard_exit(status: int, message: str, **fields: Any) -> None:
+    """Leave now, as kill -9 would: table state and offsets are durable, nothing is lost."""
+    log.warning(message, **fields)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+async def unless_failed(run_batch: Callable[[Sequence[Any]], Awaitable[None]], events: Sequence[Any],
+                        exit_now: Callable[..., None] = hard_exit) -> None:
+    """Run one batch through the shell (publish, record, clock records); if that raises, leave the process.
+
+    The processor turns a failure of one message into a dead letter; what fails after it
+    (a bug, a producer refusing for good) fails the batch. Faust's ``take_events``
+    acknowledges a batch when the agent leaves it, even by an exception, and its
+    supervisor restarts the agent at the next batch: the batch's events would be lost
+    (seen: an acknowledgement gone, then a wrong breach). Exiting before that leaves
+    the batch unacknowledged, so the next start reads it again from the committed offsets.
+    """
+    try:
+        await run_batch(events)
+    except Exception as error:  # not CancelledError: a stop is not a failure
+        log.critical("batch failed after handling; exiting so that it is read again", exc_info=True,
+                     error=f"{type(error).__name__}: {error}", events=len(events))
+        exit_now(BATCH_FAILED_EXIT, "exiting: batch not completed", events=len(events))
+
+
+def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock = wall_clock,
+               exit_now: Callable[..., None] = hard_exit) -> faust.App:
     """Build the Faust app for one worker process (no I/O until it starts)."""
     credentials: faust.SASLCredentials | faust.SSLCredentials | None = None
     if settings.sasl_mechanism:
@@ -139,25 +172,28 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     clocks = ClockPublisher(settings.topic_clocks, policy,
                             lambda topic, rows: send_keyed(_aiokafka_producer(app), topic, rows))
 
+    async def run_batch(events: Sequence[EventT[bytes]]) -> None:
+        messages = store.bind(events)
+        outbox = processor.handle(messages)
+        # Publish everything, wait for every acknowledgement, then record the rows: transient failures
+        # are retried (recording a state whose alert was not acknowledged would lose it); a message
+        # refused for good becomes a dead letter (see monitor.live.publishing).
+        worker.publishing_since = time.monotonic()
+        try:
+            lost = await publish_all(outbox.sends, channel, settings.max_record_bytes)
+        finally:
+            worker.publishing_since = None
+        await store.record(outbox.writes.values(), _aiokafka_producer(app))
+        worker.counts["clock_records"] += await clocks.publish(outbox)  # after the acks, like the rows
+        processor.recorded(outbox, lost, now_us())
+        for message in messages:
+            worker.read_offsets[message.topic, message.partition] = message.offset + 1
+        await send_ticks()  # what a capped tick left due goes on at once, not at the next timer run
+
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
         async for events in stream.take_events(settings.batch_max, within=settings.batch_wait_s):  # type: ignore[attr-defined]
-            messages = store.bind(events)
-            outbox = processor.handle(messages)
-            # Publish everything, wait for every acknowledgement, then record the rows: transient failures
-            # are retried (recording a state whose alert was not acknowledged would lose it); a message
-            # refused for good becomes a dead letter (see monitor.live.publishing).
-            worker.publishing_since = time.monotonic()
-            try:
-                lost = await publish_all(outbox.sends, channel, settings.max_record_bytes)
-            finally:
-                worker.publishing_since = None
-            await store.record(outbox.writes.values(), _aiokafka_producer(app))
-            worker.counts["clock_records"] += await clocks.publish(outbox)  # after the acks, like the rows
-            processor.recorded(outbox, lost, now_us())
-            for message in messages:
-                worker.read_offsets[message.topic, message.partition] = message.offset + 1
-            await send_ticks()  # what a capped tick left due goes on at once, not at the next timer run
+            await unless_failed(run_batch, events, exit_now)
 
     @tickets.on_recover
     async def rebuild_heaps() -> None:

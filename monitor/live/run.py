@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import signal
-import sys
 import threading
-from typing import Any
 
 import structlog
 from aiokafka.errors import KafkaError
 
 from monitor.core.errors import UsageError
 from monitor.core.policy import Policy
-from monitor.live.app import create_app
+from monitor.live.app import create_app, hard_exit
 from monitor.live.kafka import ensure_topics, when_reachable
 from monitor.live.logs import RepeatFilter, configure_logging
 from monitor.live.settings import Settings
@@ -27,14 +24,6 @@ GC_YOUNG_THRESHOLD = 50_000  # allocations between two young-generation collecti
 
 async def _topics_when_reachable(settings: Settings, attempts: int = 20) -> int:
     return await when_reachable(lambda: ensure_topics(settings), settings, log, attempts)
-
-
-def _hard_exit(status: int, message: str, **fields: Any) -> None:
-    """Leave now, as kill -9 would: table state and offsets are durable, nothing is lost."""
-    log.warning(message, **fields)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
 
 
 def _worker_class(settings: Settings) -> type:
@@ -59,10 +48,10 @@ def _worker_class(settings: Settings) -> type:
 
         def _schedule_shutdown(self, signum: signal.Signals) -> None:
             if self._signal_stop_time:
-                _hard_exit(1, "second stop signal: exiting without a clean stop", signal=signum.name)
+                hard_exit(1, "second stop signal: exiting without a clean stop", signal=signum.name)
             super()._schedule_shutdown(signum)
             timer = threading.Timer(
-                settings.shutdown_timeout_s, _hard_exit,
+                settings.shutdown_timeout_s, hard_exit,
                 (1, "clean stop took too long: exiting without it (is Kafka reachable? is a publish being retried?)"),
                 {"timeout_s": settings.shutdown_timeout_s},
             )
