@@ -17,6 +17,9 @@
    alert lateness p50/p99/max is measured over that phase (a saturated
    worker's lateness is its queue, not its timers).
 
+``--workers N`` runs N worker processes in one consumer group (the partitions
+shared out among them) and reports their summed rate and memory: scale-out.
+
 Run: make bench-live   (starts the broker if needed)
 """
 
@@ -126,29 +129,29 @@ def worker_phase(args: argparse.Namespace, opened: list[tuple[bytes, bytes]], fo
     asyncio.run(create([names["SLA_TOPIC_EVENTS"]], args.partitions))
     print(f"[clocks {'on' if clocks else 'off'}] producing {len(opened):,} ticket.opened events ...", flush=True)
     asyncio.run(produce(names["SLA_TOPIC_EVENTS"], opened))
-    port = _free_port()  # other runs may share the machine
+    ports = [_free_port() for _ in range(args.workers)]  # other runs may share the machine
+    done = lambda: sum(max(0, processed(port)) for port in ports)  # noqa: E731  # every worker's share
     with tempfile.TemporaryDirectory() as data:
-        env = {**os.environ, **names, "SLA_DATA_DIR": data, "SLA_WEB_PORT": str(port), "SLA_POLICY": str(POLICY),
-               "SLA_LOG_FORMAT": "json", "SLA_LOG_LEVEL": "warning", "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP}
-        worker = subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env, cwd=REPO,
-                                  stdout=subprocess.DEVNULL, stderr=open(Path(data) / "worker.log", "wb"))  # noqa: SIM115
+        workers = []
+        for n, port in enumerate(ports):  # one consumer group: the partitions are shared out
+            env = {**os.environ, **names, "SLA_DATA_DIR": f"{data}/w{n}", "SLA_WEB_PORT": str(port),
+                   "SLA_POLICY": str(POLICY), "SLA_LOG_FORMAT": "json", "SLA_LOG_LEVEL": "warning",
+                   "SLA_KAFKA_BOOTSTRAP": BOOTSTRAP}
+            Path(f"{data}/w{n}").mkdir()
+            workers.append(subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env, cwd=REPO,
+                                            stdout=subprocess.DEVNULL,
+                                            stderr=open(Path(data) / f"worker{n}.log", "wb")))  # noqa: SIM115
         try:
             began = time.perf_counter()
-            while True:
-                try:
-                    if processed(port) >= args.tickets:
-                        break
-                except OSError:
-                    pass
+            while done() < args.tickets:
                 time.sleep(0.5)
             open_rate = args.tickets / (time.perf_counter() - began)
             print(f"{args.tickets:,} tickets open; producing {len(follow):,} follow-up events ...", flush=True)
-            start_count = processed(port)
+            start_count = done()
             asyncio.run(produce(names["SLA_TOPIC_EVENTS"], follow))
             began = time.perf_counter()
             first = None
-            while processed(port) < start_count + args.events:
-                count = processed(port)
+            while (count := done()) < start_count + args.events:
                 if first is None and count > start_count:
                     first = time.perf_counter()
                 time.sleep(0.2)
@@ -160,10 +163,12 @@ def worker_phase(args: argparse.Namespace, opened: list[tuple[bytes, bytes]], fo
             asyncio.run(produce_paced(names["SLA_TOPIC_EVENTS"], follow, paced_rate, args.paced_s, now))
             paced_to = time.time()
             time.sleep(2)
-            rss = rss_mib(worker.pid, peak=True)
+            rss = sum(rss_mib(worker.pid, peak=True) for worker in workers)
         finally:
-            worker.terminate()
-            worker.wait(30)
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(30)
     alerts = asyncio.run(read_all([names["SLA_TOPIC_WARNINGS"], names["SLA_TOPIC_BREACHES"]]))
     lateness = sorted(ts - datetime.fromisoformat(r["at"]).timestamp() for ts, r in alerts
                       if paced_from + 2 <= datetime.fromisoformat(r["at"]).timestamp() <= paced_to)
@@ -179,6 +184,8 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--load", type=float, default=0.5, help="paced phase: share of measured capacity offered")
     parser.add_argument("--paced-s", type=float, default=40.0, help="paced phase length (seconds)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes in one consumer group (scale-out; the figures are their sum)")
     parser.add_argument("--clocks", choices=["both", "on", "off"], default="both",
                         help="measure the worker with the clocks topic (SLA_TOPIC_CLOCKS), without it (empty), or both")
     args = parser.parse_args()
@@ -219,7 +226,8 @@ def main() -> None:
 
     line("baseline: aiokafka consume->produce (msg/s)", [f"{base:,.0f}"] * len(runs))
     line("worker: opening tickets (events/s)", [f"{r['open_rate']:,.0f}" for r in runs.values()])
-    line(f"worker: follow-up events, {args.tickets:,} open (ev/s)", [f"{r['rate']:,.0f}" for r in runs.values()])
+    line(f"worker: follow-up events, {args.tickets:,} open (ev/s)" if args.workers == 1
+         else f"{args.workers} workers: follow-ups, {args.tickets:,} open (ev/s)", [f"{r['rate']:,.0f}" for r in runs.values()])
     line("ratio worker / baseline", [f"{r['rate'] / base:.2f}" for r in runs.values()])
     line("Faust ceiling: take_events, no work (msg/s)", [f"{ceiling['none']:,.0f}"] * len(runs))
     line("Faust ceiling: one table set each (msg/s)", [f"{ceiling['table']:,.0f}"] * len(runs))
@@ -228,7 +236,8 @@ def main() -> None:
     line("alert lateness p50 (s)", [f"{r['p50']:.3f}" for r in runs.values()])
     line("alert lateness p99 (s)", [f"{r['p99']:.3f}" for r in runs.values()])
     line("alert lateness max (s)", [f"{r['max']:.3f}" for r in runs.values()])
-    line("worker peak RSS (MiB)", [f"{r['rss']:.0f}" for r in runs.values()])
+    line("worker peak RSS (MiB)" if args.workers == 1 else f"peak RSS, {args.workers} workers summed (MiB)",
+         [f"{r['rss']:.0f}" for r in runs.values()])
     if len(runs) == 2:
         cost = 1 - runs[True]["rate"] / runs[False]["rate"]
         print(f"{'clocks topic: follow-up throughput cost':<44}{cost:>28.1%}")
