@@ -2,7 +2,9 @@
 
 Builds (seeded, deterministic) messages for ``--tickets`` tickets on the
 ticket topic, each keyed by its ticket and on its key's partition: first every
-opening, then every acknowledgement, then every resolution. They go through
+opening, then as many follow-ups on random tickets (priority changes, and a
+pause for every fourth: live_bench's mix), then every acknowledgement, then
+every resolution. They go through
 ``monitor.live.processor.Processor`` in batches of ``--batch`` over a
 ``MemoryStore``, as the Faust agent feeds it, in two ways:
 
@@ -15,6 +17,7 @@ opening, then every acknowledgement, then every resolution. They go through
                     ``Processor.recorded`` (mirrors, counters), as after the
                     broker's acknowledgement
 
+The garbage collector runs with the worker's threshold (``monitor.live.run``).
 Log lines are dropped (structlog filtered to CRITICAL) so the figures are the
 processor's, not the terminal's.
 
@@ -43,6 +46,7 @@ from monitor.core.instants import to_us
 from monitor.core.policy import Policy, load_policy
 from monitor.live.kafka import partition_for
 from monitor.live.processor import MemoryStore, Message, Processor, Routes
+from monitor.live.run import GC_YOUNG_THRESHOLD
 
 REPO = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 30, 9, tzinfo=UTC)  # a Monday morning, inside the example policy's hours
@@ -68,25 +72,39 @@ class NoMetrics:
 
 
 def phases(tickets: int, partitions: int, seed: int) -> list[tuple[str, list[Message]]]:
-    """Openings, then acknowledgements, then resolutions, each ticket on its key's partition."""
+    """Openings, follow-ups (as live_bench's: priority changes, and pauses, on random tickets), then
+    acknowledgements, then resolutions, each ticket on its key's partition."""
     rng = random.Random(seed)
     names = [f"T-{n:07d}" for n in range(tickets)]
     priorities = rng.choices([p for p, _ in PRIORITIES], [w for _, w in PRIORITIES], k=tickets)
     offsets = [0] * partitions
     out = []
-    for kind, delay in (("opened", timedelta(0)), ("acknowledged", timedelta(minutes=5)),
-                        ("resolved", timedelta(hours=1))):
+
+    def message(body: dict[str, Any]) -> Message:
+        key = body["ticket_id"].encode()
+        partition = partition_for(key, partitions)
+        offsets[partition] += 1
+        return Message("tickets.events", partition, offsets[partition] - 1, key, json.dumps(body).encode())
+
+    for kind, delay in (("opened", timedelta(0)), ("follow-up", timedelta(minutes=2)),
+                        ("acknowledged", timedelta(minutes=5)), ("resolved", timedelta(hours=1))):
         messages = []
         for n, (ticket, priority) in enumerate(zip(names, priorities, strict=True)):
             at = START + timedelta(milliseconds=10 * n) + delay
-            body: dict[str, Any] = {"type": f"ticket.{kind}", "event_id": f"{ticket}-{kind}", "ticket_id": ticket,
-                                    "occurred_at": at.isoformat()}
+            if kind == "follow-up":
+                ticket = names[rng.randrange(tickets)]
+                event = "ticket.paused" if n % 4 == 0 else "ticket.priority_changed"
+                body: dict[str, Any] = {"type": event, "event_id": f"{ticket}-f{n}", "ticket_id": ticket,
+                                        "occurred_at": at.isoformat()}
+                if event == "ticket.priority_changed":
+                    body["priority"] = rng.choice(["P2", "P3"])
+                messages.append(message(body))
+                continue
+            body = {"type": f"ticket.{kind}", "event_id": f"{ticket}-{kind}", "ticket_id": ticket,
+                    "occurred_at": at.isoformat()}
             if kind == "opened":
                 body |= {"priority": priority, "customer_id": f"c-{n % 997}"}
-            key = ticket.encode()
-            partition = partition_for(key, partitions)
-            messages.append(Message("tickets.events", partition, offsets[partition], key, json.dumps(body).encode()))
-            offsets[partition] += 1
+            messages.append(message(body))
         out.append((kind, messages))
     return out
 
@@ -161,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = [len(messages) for _, messages in built]
     floor_s = [timed(lambda m=messages: floor(m)) for _, messages in built]  # type: ignore[misc]
     gc.collect()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)  # as the worker runs (monitor.live.run)
     handle_s, record_s, processor = run_processor(policy, args.partitions, all_batches)
     counts_seen = processor.state.counts
     print(f"processor benchmark: {args.tickets:,} tickets, batches of {args.batch}, {args.partitions} partitions, "
