@@ -223,12 +223,16 @@ def oncall() -> dict[str, Any]:
         [
             (timeseries("Breaches", [target("sum by (metric) (increase(sla_breaches_published_total[$__rate_interval]))",
                                              "{{metric}}")], bars=True, stack=True,
-                        description="sla.breach records published per interval."), 8, 8),
+                        description="sla.breach records published per interval."), 6, 8),
             (timeseries("Alerts published per second", [target("sla:alerts_published:rate5m", "{{metric}}")],
                         unit="ops", description="Warnings and breaches, per metric. Rule sla:alerts_published:rate5m."),
-             8, 8),
+             6, 8),
             (timeseries("Breached, still open", [target(f"sla:breached_open_clocks:sum{{{P}}}",
-                                                        "{{priority}} {{metric}}")]), 8, 8),
+                                                        "{{priority}} {{metric}}")]), 6, 8),
+            (timeseries("Escalated, still open", [target(f"sla:escalated_open_clocks:sum{{{P}}}",
+                                                         "{{priority}} {{metric}} >= {{level}}")],
+                        description="Open clocks past each escalation level of the policy (cumulative: a clock past "
+                                    "level 2 counts at 1 and 2); each escalation goes to whom it is for."), 6, 8),
         ],
         [
             (timeseries("Error budget burn rate", burn, unit="x", threshold_lines=[14.4, 6, 3, 1],

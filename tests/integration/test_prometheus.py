@@ -157,19 +157,21 @@ def shop_expectations(t0: float) -> tuple[float, float, int]:
 
 
 def scenario(t0: float) -> list[tuple[float, dict[str, Any] | bytes]]:
-    """Known truth at t0 + 17 s (policy.seconds.yaml: P1 10 s / 20 s, P2 14 s / 30 s)."""
+    """Known truth at t0 + 17 s (policy.seconds.yaml: P1 10 s / 20 s, P2 14 s / 30 s; plus, in the test's copy,
+    a P1 escalation 4 s past the target)."""
     at = lambda s: t0 + s  # noqa: E731
     return [
         # A (P1): acknowledged at 2 s, resolved at 5 s: response met, resolution met.
         (0.0, ticket("opened", "A", at(0.0), priority="P1")),
         (2.0, ticket("acknowledged", "A", at(2.0))),
         (5.0, ticket("resolved", "A", at(5.0))),
-        # B (P1): never acknowledged: response breached at 10 s and open; resolution at 17 of 20 s (past 0.75).
+        # B (P1): never acknowledged: response breached at 10 s and open, escalated at 14 s; resolution at 17 of
+        # 20 s (past 0.75).
         (0.0, ticket("opened", "B", at(0.0), priority="P1")),
         # C (P2): acknowledged at 11 of 14 s: response met; resolution at 17 of 30 s (past 0.5).
         (0.0, ticket("opened", "C", at(0.0), priority="P2")),
         (11.0, ticket("acknowledged", "C", at(11.0))),
-        # D (P1): resolved at 12 s without acknowledgement: response breached, resolution met.
+        # D (P1): resolved at 12 s without acknowledgement: response breached (not escalated), resolution met.
         (0.0, ticket("opened", "D", at(0.0), priority="P1")),
         (12.0, ticket("resolved", "D", at(12.0))),
         # shop: both locations down from 1 s to 3.05 s: 2.05 s of its 2.42-2.68 s budget; crm up.
@@ -191,7 +193,9 @@ def test_prometheus_sees_the_scenarios_truth_through_rules_and_dashboards(
 ) -> None:
     """Every recording rule and dashboard query returns data; compliance, at-risk and budget equal the truth."""
     run(create_topics(names, 4))
-    worker = new_worker(workers, tmp_path, names, "a")
+    policy = tmp_path / "policy.yaml"  # the seconds policy with an escalation, so its rule and panel have data
+    policy.write_text(SECONDS_POLICY.read_text() + "escalations:\n  P1: [{after: 4s, to: team-lead}]\n")
+    worker = new_worker(workers, tmp_path, names, "a", policy=policy)
     worker.wait_ready()
     prometheus = prometheus_for(worker)
     t0 = time.time() + 1.0
@@ -213,6 +217,8 @@ def test_prometheus_sees_the_scenarios_truth_through_rules_and_dashboards(
     at_risk = {r["metric"]["threshold"]: float(r["value"][1])
                for r in prometheus.query("sum by (threshold) (sla_at_risk_clocks)", when)}
     assert at_risk == {"0.5": 2, "0.75": 1, "0.9": 0}
+    assert prometheus.value('sla:escalated_open_clocks:sum{priority="P1", metric="response", level="1"}', when) == 1
+    assert prometheus.value('sum(sla_escalations_published_total{metric="response"})', when) == 1  # not D's
 
     # The service: its downtime, this month's budget, and the two warnings it crossed.
     down, budget, crossed = shop_expectations(t0)
