@@ -68,10 +68,11 @@ class DueCounter:
     """
 
     __slots__ = ("far", "far_buckets", "frontier", "horizon", "live", "near", "passed", "passed_live", "removed",
-                 "removed_total", "shift")
+                 "removed_total", "shift", "slack")
 
-    def __init__(self, shift: int = BUCKET_SHIFT) -> None:
+    def __init__(self, shift: int = BUCKET_SHIFT, slack: int = COMPACT_AT) -> None:
         self.shift = shift
+        self.slack = slack  # removed copies tolerated beyond the live ones before compacting
         self.frontier = -(1 << 62)
         self.horizon = self.frontier >> shift  # the last bucket whose instants are in ``near`` (or passed)
         self.passed = array("q")  # at or before the frontier (any order)
@@ -120,7 +121,7 @@ class DueCounter:
             self.passed_live -= 1
         self.removed[at] = self.removed.get(at, 0) + 1
         self.removed_total += 1
-        if self.removed_total > self.live + COMPACT_AT:
+        if self.removed_total > self.live + self.slack:
             self._compact()
 
     def passed_by(self, now: int) -> int:
@@ -180,16 +181,31 @@ class DueCounter:
 
     def _compact(self, frontier: int | None = None) -> None:
         """Drop every removed copy and split the live instants at ``frontier`` (default: the current one)."""
-        if frontier is not None:
+        drop = self._drop
+        if frontier is None or frontier == self.frontier:  # each instant stays where it is
+            touched = {at >> self.shift for at in self.removed}
+            self.passed = array("q", [at for at in self.passed if not drop(at)])
+            self.passed_live = len(self.passed)
+            self.near = [at for at in self.near if not drop(at)]
+            heapq.heapify(self.near)
+            for bucket in touched.intersection(self.far):  # the other buckets hold no removed copy
+                kept = [at for at in self.far[bucket] if not drop(at)]
+                if kept:
+                    self.far[bucket] = array("q", kept)
+                else:
+                    del self.far[bucket]
+            self.far_buckets = list(self.far)
+            heapq.heapify(self.far_buckets)
+        else:
             self.frontier = frontier
-        stored = [self.passed, self.near, *self.far.values()]
-        self.passed, self.near, self.far, self.far_buckets = array("q"), [], {}, []
-        self.horizon = self.frontier >> self.shift
-        self.passed_live = 0
-        for chunk in stored:
-            for at in chunk:
-                if not self._drop(at):
-                    self._store(at)
+            stored = [self.passed, self.near, *self.far.values()]
+            self.passed, self.near, self.far, self.far_buckets = array("q"), [], {}, []
+            self.horizon = self.frontier >> self.shift
+            self.passed_live = 0
+            for chunk in stored:
+                for at in chunk:
+                    if not drop(at):
+                        self._store(at)
         self.removed.clear()
         self.removed_total = 0
 
@@ -292,12 +308,15 @@ class ClockIndex:
             flat += [kind, *due]
             if len(due) < width:
                 flat += [None] * (width - len(due))
-        if None in flat:
-            flat = [NO_INSTANT if at is None else at for at in flat]
-        return _packer(len(flat)).pack(*flat)
+        packer = _packer(len(flat))
+        try:
+            return packer.pack(*flat)
+        except struct.error:  # a level that cannot be reached (None)
+            return packer.pack(*[NO_INSTANT if at is None else at for at in flat])
 
     def _apply(self, packed: bytes, sign: int) -> None:
         flat = _packer(len(packed) >> 3).unpack(packed)
+        step = DueCounter.add if sign > 0 else DueCounter.remove
         start = 0
         while start < len(flat):
             kind = flat[start]
@@ -305,10 +324,7 @@ class ClockIndex:
             self._open[kind] += sign
             for counter, at in zip(self._levels[kind], flat[start + 1 : start + 1 + width], strict=True):
                 if at != NO_INSTANT:
-                    if sign > 0:
-                        counter.add(at)
-                    else:
-                        counter.remove(at)
+                    step(counter, at)
             start += width + 1
 
 

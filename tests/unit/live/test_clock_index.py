@@ -128,11 +128,13 @@ counter_steps = st.lists(
 
 
 @settings(max_examples=400, deadline=None)
-@given(shift=st.integers(0, 6), script=counter_steps)
-def test_counter_answers_as_a_multiset_whatever_the_bucket_width(shift: int, script: list[tuple[str, int]]) -> None:
+@given(shift=st.integers(0, 6), slack=st.sampled_from([0, 1, 3, COMPACT_AT]), script=counter_steps)
+def test_counter_answers_as_a_multiset_whatever_the_bucket_width(shift: int, slack: int,
+                                                                 script: list[tuple[str, int]]) -> None:
     """Adds, removals of counted copies and questions at instants forward and back: the answers are a plain
-    multiset's, whether the instants sit in the heap, in their bucket, or were counted as passed."""
-    counter, mirror = DueCounter(shift), Counter[int]()
+    multiset's, whether the instants sit in the heap, in their bucket, or were counted as passed, and whenever
+    the removed copies are compacted away."""
+    counter, mirror = DueCounter(shift, slack), Counter[int]()
     for kind, number in script:
         if kind == "add":
             counter.add(number)
@@ -141,6 +143,7 @@ def test_counter_answers_as_a_multiset_whatever_the_bucket_width(shift: int, scr
             at = sorted(mirror.elements())[number % mirror.total()]
             counter.remove(at)
             mirror[at] -= 1
+            assert len(counter) <= 2 * mirror.total() + slack + 1  # removed copies: at most the live ones + slack
         elif kind == "now":
             ahead = [at for at in mirror.elements() if at > number]
             assert counter.passed_by(number) == mirror.total() - len(ahead)
