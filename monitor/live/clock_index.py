@@ -23,7 +23,8 @@ flat run of exactly its instants (packed: 8 bytes each).
 
 Memory (``bench/memory_bench.py``): about 8 bytes per stored instant plus the
 per-ticket entry; the heap of near instants holds Python ints (~40 bytes each)
-for the buckets the frontier reached, and a far bucket costs ~200 bytes
+for the buckets the frontier reached (and, at the breach level, up to the one
+holding the next deadline), and a far bucket costs ~200 bytes
 besides its instants, so at most one per 16.8 s of the span of due instants
 and per counter (and never more than its instants).
 """
@@ -85,7 +86,7 @@ class DueCounter:
         self.removed_total = 0
 
     def __len__(self) -> int:
-        """Copies stored, removed ones included (those are bounded by ``COMPACT_AT`` beyond the live ones)."""
+        """Copies stored, removed ones included (at most ``slack`` more of those than live ones)."""
         return len(self.passed) + len(self.near) + sum(len(chunk) for chunk in self.far.values())
 
     def add(self, at: int) -> None:
