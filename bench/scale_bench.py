@@ -4,7 +4,8 @@ Opens N tickets (default 1,000,000; targets of a day, so nothing falls due by
 itself) and measures, beside a baseline from the same run:
 
 - RSS of the worker with N open, beside an idle worker's (no tickets): bytes
-  per open ticket is the difference over N;
+  per open ticket is the difference over N; and the RSS of the restarted
+  worker once it recovered them;
 - /metrics: the median time of five scrapes (the idle worker's beside it);
 - kill -9, then a restart on the same state folder and instance id: seconds to
   /health/ready (and the longest gap between two /health/live answers, polled
@@ -115,6 +116,7 @@ def main() -> None:
         ready_s = worker.wait_ready(timeout=1800)
         watch.stop()
         time.sleep(5)
+        restarted_rss = worker.rss_mib()
         alerts = asyncio.run(read_all(names.alerts))
         worker.stop()
     after = sorted(ts for ts, record in alerts if record["ticket_id"].startswith("M") and ts >= restarted)
@@ -125,6 +127,7 @@ def main() -> None:
     print(f"{'measure':<52}{'idle worker':>14}{f'{args.tickets:,} open':>16}")
     print(f"{'RSS (MiB)':<52}{idle_rss:>14.0f}{rss:>16.0f}")
     print(f"{'bytes per open ticket':<52}{'':>14}{per_ticket:>16,.0f}")
+    print(f"{'RSS of the restarted worker, 5 s after ready (MiB)':<52}{'':>14}{restarted_rss:>16.0f}")
     print(f"{'/metrics scrape, median of 5 (ms)':<52}{idle_scrape:>14.1f}{scrape:>16.1f}")
     print(f"{'opening the tickets (events/s)':<52}{'':>14}{args.tickets / opening_s:>16,.0f}")
     print(f"{'kill -9 -> /health/ready (s)':<52}{'':>14}{ready_s:>16.1f}")
