@@ -174,7 +174,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
 
     async def run_batch(events: Sequence[EventT[bytes]]) -> None:
         messages = store.bind(events)
-        outbox = processor.handle(messages)
+        firing = () if app.rebalancing or not worker.ready else _assigned_partitions(app, routes.wakeups)
+        outbox = processor.handle(messages, due_in=firing)
         # Publish everything, wait for every acknowledgement, then record the rows: transient failures
         # are retried (recording a state whose alert was not acknowledged would lose it); a message
         # refused for good becomes a dead letter (see monitor.live.publishing).

@@ -168,6 +168,7 @@ class Outbox:
     outcomes: list[tuple[Message, dict[str, Any]]] = field(default_factory=list)  # ticket outcomes
     # Tickets whose state changed -> event time of the change (None: a wake-up), for monitor.live.clock_topic.
     clock_changes: dict[bytes, int | None] = field(default_factory=dict)
+    fired: int = 0  # ticket clocks woken by the batch's ticks: what is left of wakes_per_tick may fire in the batch
 
     def publish(self, topic: str, key: bytes | None, record: dict[str, Any], source: Source) -> None:
         """Queue a record, keyed, with its id in a header."""
@@ -194,8 +195,9 @@ class Processor:
 
     # -- a batch -------------------------------------------------------------------------------
 
-    def handle(self, batch: Sequence[Message]) -> Outbox:
-        """Decide what a batch of messages sends and records."""
+    def handle(self, batch: Sequence[Message], due_in: Collection[int] = ()) -> Outbox:
+        """Decide what a batch of messages sends and records; then fire the clocks of the partitions
+        ``due_in`` (the worker's, when it is ready) due by the worker's clock, as a tick would."""
         outbox = Outbox()
         for message in batch:
             try:
@@ -207,6 +209,8 @@ class Processor:
                 log.exception("event handling failed", topic=message.topic, offset=message.offset)
                 self._dead_letter(outbox, message.value or b"", f"internal error: {type(error).__name__}: {error}",
                                   "internal", message.position)
+        if due_in:
+            self._fire_due(outbox, due_in)
         self._count_outcomes(outbox)
         return outbox
 
@@ -332,10 +336,35 @@ class Processor:
         self.state.ticks_sent.pop(partition, None)  # handled: the timer may send the next one
         self.state.counts["tick"] += 1
         # A forged tick can only fire what is due anyway: the heaps and the worker's clock decide.
-        for _, key, version, _ in self.state.heaps.pop_due(now, (partition,), self.wakes_per_tick):
+        woken = self.state.heaps.pop_due(now, (partition,), self.wakes_per_tick)
+        outbox.fired += len(woken)
+        for _, key, version, _ in woken:
             self._ticket_wake(outbox, message, key, version)
         for _, key, version, due_us in self.state.service_heaps.pop_due(now, (partition,)):
             self._service_wake(outbox, message, key, version, due_us)
+
+    def _fire_due(self, outbox: Outbox, partitions: Collection[int]) -> None:
+        """What a tick of each partition would fire (at most ``wakes_per_tick`` ticket clocks, less what the
+        batch's ticks fired, earliest first), without waiting for one: a tick queues behind the events buffered ahead of it, so under load
+        (or a flood from one producer) alerts would wait for the backlog. Ticks still wake an idle worker."""
+        now, state = self.now_us(), self.state
+        due = [p for p in partitions if state.heaps.is_due(p, now) or state.service_heaps.is_due(p, now)]
+        if not due:
+            return
+        state.counts["fired_in_batch"] += 1
+        # The rows are written in the clock's partition, as for its tick (offset -1: no message of its own).
+        at = {p: Message(self.routes.wakeups, p, -1, TICK_KEY, None) for p in due}
+        woken: list[tuple[Message, bytes, int, int | None]] = [(at[p], key, version, None) for p, key, version, _ in
+                 state.heaps.pop_earliest(now, due, max(0, self.wakes_per_tick - outbox.fired))]
+        woken += [(at[p], key, version, due_us) for p, key, version, due_us in state.service_heaps.pop_due(now, due)]
+        for message, key, version, due_us in woken:
+            try:
+                if due_us is None:
+                    self._ticket_wake(outbox, message, key, version)
+                else:
+                    self._service_wake(outbox, message, key, version, due_us)
+            except Exception:  # a bug in one clock must not stop the others' alerts
+                log.exception("wake-up failed", partition=message.partition, key=key.decode(errors="replace"))
 
     def _ticket_wake(self, outbox: Outbox, message: Message, key: bytes, version: int) -> None:
         state = self._ticket(outbox, key, message)

@@ -122,6 +122,22 @@ class WakeHeaps:
                     due.append((partition, ticket, version, due_us))
         return due
 
+    def pop_earliest(self, now_us: int, partitions: Iterable[int], most: int) -> list[tuple[int, bytes, int, int]]:
+        """``pop_due`` over several partitions as one: the earliest due of them all first, at most ``most``."""
+        due: list[tuple[int, bytes, int, int]] = []
+        fronts = [(heap[0][0], p) for p in partitions if (heap := self._heaps.get(p)) and heap[0][0] <= now_us]
+        heapq.heapify(fronts)
+        while fronts and len(due) < most:
+            _, partition = heapq.heappop(fronts)
+            heap = self._heaps[partition]
+            due_us, ticket, version = heapq.heappop(heap)
+            if self._latest.get(ticket) == version:
+                del self._latest[ticket]
+                due.append((partition, ticket, version, due_us))
+            if heap and heap[0][0] <= now_us:
+                heapq.heappush(fronts, (heap[0][0], partition))
+        return due
+
     def clear(self) -> None:
         """Forget everything."""
         self._heaps.clear()

@@ -506,3 +506,32 @@ def test_a_tick_fires_at_most_wakes_per_tick_clocks_and_the_next_tick_goes_at_on
         fired.append([r["ticket_id"] for r in _records(live.run(tick))])
     assert [len(f) for f in fired] == [8, 8, 4]
     assert [tid for f in fired for tid in f] == ids
+
+
+def test_a_busy_batch_fires_what_is_due_without_waiting_for_a_tick(policy: Policy) -> None:
+    """A batch of events on other tickets fires the clocks due on every partition handed in, earliest first and at
+    most wakes_per_tick (ticks of the batch included), each row in its clock's partition; the rest go on in the
+    next batch or tick. Nothing fires for partitions not handed in (not the worker's, or not ready)."""
+    live = Live(policy)
+    live.processor.wakes_per_tick = 5
+    ids = [tid for partition in range(PARTITIONS) for tid in _tickets_on(partition, 2)]
+    opened = {tid: f"2026-11-30T09:00:{n:02d}" for n, tid in enumerate(ids)}
+    for tid, at in opened.items():
+        live.run(live.ticket("opened", tid, at, priority="P1"))
+    live.now = _us("2026-11-30T09:08:00+08:00")  # every 50 % warning is due
+    busy = [live.ticket("opened", f"B-{n}", "2026-11-30T09:08:00", priority="P3") for n in range(3)]
+    assert _records(live.run(*busy[:1])) == []  # no partition handed in: nothing fires
+    outbox = live.processor.handle(busy[1:], due_in=range(PARTITIONS))
+    warned = [r for r in _records(outbox) if r["type"] == "sla.warning"]
+    assert [r["ticket_id"] for r in warned] == sorted(ids, key=opened.__getitem__)[:5]  # earliest of all first
+    for r in warned:
+        write = outbox.writes[TICKETS, r["ticket_id"].encode()]
+        assert write.message.partition == partition_for(r["ticket_id"].encode(), PARTITIONS)
+        assert write.message.topic == ROUTES.wakeups
+    for write in outbox.writes.values():
+        live.store.put(write.table, write.key, write.value, write.message)
+    live.processor.recorded(outbox, [], live.now)
+    [tick] = [t for t in live.wakeups() if t.partition == partition_for(ids[-1].encode(), PARTITIONS)]
+    rest = [r["ticket_id"] for r in _records(live.run(tick)) if r["type"] == "sla.warning"]
+    assert rest  # the tick fires its partition's remainder, each warning once
+    assert set(rest) <= set(ids[5:])
