@@ -54,8 +54,9 @@ class Settings(BaseSettings):
     )
     batch_max: int = Field(
         500, ge=1, description="Most events handled together: their alerts are published and acknowledged in one "
-        "round trip before their states are recorded. Also the most clocks one tick fires: the rest go on in the "
-        "next batch, so an alert storm's first alerts go out while the others are decided."
+        "round trip before their states are recorded. Also the most clocks one tick fires, and one batch beside its "
+        "ticks: the rest go on in the next batch, so an alert storm's first alerts go out while the others are "
+        "decided."
     )
     batch_wait_s: float = Field(0.01, gt=0, description="Longest wait to fill a batch (seconds).")
     max_record_bytes: int = Field(
