@@ -332,39 +332,38 @@ class Processor:
 
     def _tick(self, outbox: Outbox, message: Message) -> None:
         """Wake every clock of the tick's partition due by the worker's clock, in this batch."""
-        partition, now = message.partition, self.now_us()
-        self.state.ticks_sent.pop(partition, None)  # handled: the timer may send the next one
+        self.state.ticks_sent.pop(message.partition, None)  # handled: the timer may send the next one
         self.state.counts["tick"] += 1
         # A forged tick can only fire what is due anyway: the heaps and the worker's clock decide.
-        woken = self.state.heaps.pop_due(now, (partition,), self.wakes_per_tick)
-        outbox.fired += len(woken)
-        for _, key, version, _ in woken:
-            self._ticket_wake(outbox, message, key, version)
-        for _, key, version, due_us in self.state.service_heaps.pop_due(now, (partition,)):
-            self._service_wake(outbox, message, key, version, due_us)
+        outbox.fired += self._wake_due(outbox, {message.partition: message}, self.wakes_per_tick, self.now_us())
 
     def _fire_due(self, outbox: Outbox, partitions: Collection[int]) -> None:
-        """What a tick of each partition would fire (at most ``wakes_per_tick`` ticket clocks, less what the
-        batch's ticks fired, earliest first), without waiting for one: a tick queues behind the events buffered ahead of it, so under load
-        (or a flood from one producer) alerts would wait for the backlog. Ticks still wake an idle worker."""
+        """What a tick of each partition would fire, without waiting for one: a tick queues behind the events
+        buffered ahead of it, so under load (or a flood from one producer) alerts would wait for the backlog.
+        At most what is left of ``wakes_per_tick`` after the batch's ticks. Ticks still wake an idle worker."""
         now, state = self.now_us(), self.state
         due = [p for p in partitions if state.heaps.is_due(p, now) or state.service_heaps.is_due(p, now)]
         if not due:
             return
         state.counts["fired_in_batch"] += 1
         # The rows are written in the clock's partition, as for its tick (offset -1: no message of its own).
-        at = {p: Message(self.routes.wakeups, p, -1, TICK_KEY, None) for p in due}
-        woken: list[tuple[Message, bytes, int, int | None]] = [(at[p], key, version, None) for p, key, version, _ in
-                 state.heaps.pop_earliest(now, due, max(0, self.wakes_per_tick - outbox.fired))]
-        woken += [(at[p], key, version, due_us) for p, key, version, due_us in state.service_heaps.pop_due(now, due)]
-        for message, key, version, due_us in woken:
+        self._wake_due(outbox, {p: Message(self.routes.wakeups, p, -1, TICK_KEY, None) for p in due},
+                       max(0, self.wakes_per_tick - outbox.fired), now)
+
+    def _wake_due(self, outbox: Outbox, at: Mapping[int, Message], most: int, now: int) -> int:
+        """Wake the ticket clocks (at most ``most``, earliest first) and services due by ``now`` on
+        the partitions of ``at``, each in the name of its partition's message; return the ticket clocks woken."""
+        tickets = self.state.heaps.pop_due(now, at, most)
+        services = self.state.service_heaps.pop_due(now, at)
+        for partition, key, version, due_us in [*((p, k, v, None) for p, k, v, _ in tickets), *services]:
             try:
                 if due_us is None:
-                    self._ticket_wake(outbox, message, key, version)
+                    self._ticket_wake(outbox, at[partition], key, version)
                 else:
-                    self._service_wake(outbox, message, key, version, due_us)
+                    self._service_wake(outbox, at[partition], key, version, due_us)
             except Exception:  # a bug in one clock must not stop the others' alerts
-                log.exception("wake-up failed", partition=message.partition, key=key.decode(errors="replace"))
+                log.exception("wake-up failed", partition=partition, key=key.decode(errors="replace"))
+        return len(tickets)
 
     def _ticket_wake(self, outbox: Outbox, message: Message, key: bytes, version: int) -> None:
         state = self._ticket(outbox, key, message)

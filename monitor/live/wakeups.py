@@ -110,24 +110,13 @@ class WakeHeaps:
 
     def pop_due(self, now_us: int, partitions: Iterable[int],
                 most: int | None = None) -> list[tuple[int, bytes, int, int]]:
-        """Remove and return ``(partition, ticket, version, due_us)`` due by ``now_us``, earliest first
-        (at most ``most`` of them; the rest stay planned)."""
-        due: list[tuple[int, bytes, int, int]] = []
-        for partition in partitions:
-            heap = self._heaps.get(partition)
-            while heap and heap[0][0] <= now_us and (most is None or len(due) < most):
-                due_us, ticket, version = heapq.heappop(heap)
-                if self._latest.get(ticket) == version:
-                    del self._latest[ticket]
-                    due.append((partition, ticket, version, due_us))
-        return due
-
-    def pop_earliest(self, now_us: int, partitions: Iterable[int], most: int) -> list[tuple[int, bytes, int, int]]:
-        """``pop_due`` over several partitions as one: the earliest due of them all first, at most ``most``."""
+        """Remove and return ``(partition, ticket, version, due_us)`` due by ``now_us``, the earliest of all the
+        partitions first (at most ``most`` of them; the rest stay planned): a storm on one partition cannot hold
+        back what falls due on the others."""
         due: list[tuple[int, bytes, int, int]] = []
         fronts = [(heap[0][0], p) for p in partitions if (heap := self._heaps.get(p)) and heap[0][0] <= now_us]
         heapq.heapify(fronts)
-        while fronts and len(due) < most:
+        while fronts and (most is None or len(due) < most):
             _, partition = heapq.heappop(fronts)
             heap = self._heaps[partition]
             due_us, ticket, version = heapq.heappop(heap)

@@ -59,13 +59,13 @@ def test_is_due_skips_superseded_entries() -> None:
     assert not heaps.is_due(0, 500)
 
 
-def test_pop_earliest_takes_the_earliest_of_all_partitions_first_and_stops_at_most() -> None:
+def test_pop_due_takes_the_earliest_of_all_partitions_first_and_stops_at_most() -> None:
     """Shared out by due instant, not partition by partition: a storm on one partition cannot starve the others."""
     heaps = WakeHeaps()
     for n, (partition, due) in enumerate([(0, 10), (0, 20), (0, 30), (1, 15), (1, 25), (2, 5), (2, 999)]):
         heaps.push(partition, f"T-{n}".encode(), due, 1)
     heaps.push(1, b"T-3", 40, 2)  # T-3 changed: its entry at 15 is superseded
-    assert [(p, due) for p, _, _, due in heaps.pop_earliest(100, [0, 1, 2], 4)] == [(2, 5), (0, 10), (0, 20), (1, 25)]
-    assert [(p, due) for p, _, _, due in heaps.pop_earliest(100, [0, 1, 2], 10)] == [(0, 30), (1, 40)]
-    assert heaps.pop_earliest(100, [0, 1, 2], 10) == []  # 999 is not due
+    assert [(p, due) for p, _, _, due in heaps.pop_due(100, [0, 1, 2], 4)] == [(2, 5), (0, 10), (0, 20), (1, 25)]
+    assert [(p, due) for p, _, _, due in heaps.pop_due(100, [0, 1, 2], 10)] == [(0, 30), (1, 40)]
+    assert heaps.pop_due(100, [0, 1, 2], 10) == []  # 999 is not due
     assert heaps.is_due(2, 999)
