@@ -18,12 +18,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.browser.chromium import chromium
 from tests.integration.board_process import BoardProcess
 from tests.integration.conftest import Names, Producer, Worker, run, ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-HINT = "run `scripts/browser.sh install` (make setup does): Debian's chromium and chromium-driver"
 VIEWER_ZONE = "Asia/Kolkata"  # the browser's zone: +05:30 all year, unlike the worker's UTC
 POLICY = Path(__file__).resolve().parents[1] / "integration" / "policy.seconds.yaml"
 
@@ -47,25 +46,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Names, Boa
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Headless chromium in the viewer's zone, driven through the system chromedriver (nothing downloaded)."""
-    if not CHROMEDRIVER.exists() or shutil.which("chromium") is None:
-        pytest.fail(f"no chromium/chromedriver: {HINT}")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1300,800"):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
-    options.binary_location = shutil.which("chromium") or "chromium"
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(str(CHROMEDRIVER), env={**os.environ, "TZ": VIEWER_ZONE})
-    driver = webdriver.Chrome(service=service, options=options)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium"), "1300,800", zone=VIEWER_ZONE) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _send(names: Names, *bodies: dict[str, Any]) -> None:

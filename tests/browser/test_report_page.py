@@ -21,34 +21,17 @@ from monitor.core.instants import to_us
 from monitor.core.policy import parse_policy
 from monitor.core.replay import Rejection, replay_lines
 from monitor.core.report import Month, build_reports
+from tests.browser.chromium import chromium
 from tests.unit.core import test_report_quarter as quarter
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-HINT = "run `scripts/browser.sh install` (make setup does): Debian's chromium and chromium-driver"
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Headless chromium driven through the system chromedriver (Selenium Manager never downloads anything)."""
-    if not CHROMEDRIVER.exists() or shutil.which("chromium") is None:
-        pytest.fail(f"no chromium/chromedriver: {HINT}")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--window-size=1000,1500"):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
-    options.binary_location = shutil.which("chromium") or "chromium"
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium"), "1000,1500") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _page(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
