@@ -92,6 +92,9 @@ class DueCounter:
     def add(self, at: int) -> None:
         """Count one more instant."""
         self.live += 1
+        self._store(at)
+
+    def _store(self, at: int) -> None:
         if at <= self.frontier:
             self.passed.append(at)
             self.passed_live += 1
@@ -100,20 +103,8 @@ class DueCounter:
         elif (chunk := self.far.get(bucket)) is not None:
             chunk.append(at)
         else:
-            self._store(at)
-
-    def _store(self, at: int) -> None:
-        if at <= self.frontier:
-            self.passed.append(at)
-            self.passed_live += 1
-        elif (bucket := at >> self.shift) <= self.horizon:
-            heapq.heappush(self.near, at)
-        else:
-            chunk = self.far.get(bucket)
-            if chunk is None:
-                chunk = self.far[bucket] = array("q")
-                heapq.heappush(self.far_buckets, bucket)
-            chunk.append(at)
+            self.far[bucket] = array("q", [at])
+            heapq.heappush(self.far_buckets, bucket)
 
     def remove(self, at: int) -> None:
         """Stop counting one copy of an instant counted before."""
