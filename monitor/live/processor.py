@@ -153,7 +153,7 @@ class Write:
 
     table: str
     key: bytes
-    value: bytes
+    value: bytes  # empty until the batch's end (``Processor._encode_rows``): a row is encoded once per batch
     message: Message  # the last message that changed it: the row is written in its partition
     state: TicketState | ServiceState | Counter[str]  # what the metric mirrors keep of it
 
@@ -211,8 +211,32 @@ class Processor:
                                   "internal", message.position)
         if due_in:
             self._fire_due(outbox, due_in)
+        self._encode_rows(outbox)
         self._count_outcomes(outbox)
         return outbox
+
+    def _encode_rows(self, outbox: Outbox) -> None:
+        """Encode each ticket's and service's row once per batch, its newest state: encoding it after each event
+        would cost a ticket that floods the batch its whole bounded history (up to ``MAX_TICKET_STATE_BYTES``) per
+        event, and delay every other ticket's alerts with it. A row that cannot be encoded (a bug) is not recorded:
+        its last message becomes an internal dead letter, and the others go on."""
+        writes = outbox.writes
+        for slot, write in writes.items():
+            state = write.state
+            if write.value or isinstance(state, Counter):
+                continue
+            try:
+                value = encode_state(state) if isinstance(state, TicketState) else encode_service(state)
+            except Exception as error:
+                message = write.message
+                log.exception("state encoding failed", table=write.table, key=write.key, offset=message.offset)
+                self._dead_letter(outbox, message.value or b"", f"internal error: {type(error).__name__}: {error}",
+                                  "internal", message.position)
+                continue
+            writes[slot] = Write(write.table, write.key, value, write.message, write.state)
+        for slot in [slot for slot, write in writes.items() if not write.value]:
+            del writes[slot]
+            outbox.states.pop(slot, None)
 
     def recorded(self, outbox: Outbox, lost: Collection[Send], acknowledged_us: int) -> None:
         """The outbox was published (but for ``lost``) and its rows written: update mirrors, count, log."""
@@ -445,7 +469,7 @@ class Processor:
             heaps.forget(key)
         if state is not None:
             outbox.states[TICKETS, key] = state
-            outbox.writes[TICKETS, key] = Write(TICKETS, key, encode_state(state), message, state)
+            outbox.writes[TICKETS, key] = Write(TICKETS, key, b"", message, state)  # encoded once: _encode_rows
             if at_us is not None or key not in outbox.clock_changes:
                 outbox.clock_changes[key] = at_us
 
@@ -457,7 +481,7 @@ class Processor:
             else:
                 outbox.publish(self.routes.outputs[effect.record["type"]], key, effect.record, message.position)
         outbox.states[SERVICES, key] = state
-        outbox.writes[SERVICES, key] = Write(SERVICES, key, encode_service(state), message, state)
+        outbox.writes[SERVICES, key] = Write(SERVICES, key, b"", message, state)  # encoded once: _encode_rows
 
     def _count_outcomes(self, outbox: Outbox) -> None:
         """Add the batch's ticket outcomes to the month-to-date rows of their partitions ("partition:month")."""

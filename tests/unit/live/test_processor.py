@@ -306,6 +306,47 @@ def test_a_batch_writes_each_ticket_once_in_its_last_messages_partition(policy: 
     assert decode_state(ticket_writes[0].value).response.stopped
 
 
+def test_a_ticket_flooding_a_batch_is_encoded_once(policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forty events of one ticket and one of another in a batch: two encodings, one per row, each of the newest
+    state (encoding after each event would cost a flooding ticket its whole history forty times)."""
+    live = Live(policy)
+    live.run(live.ticket("opened", "T-1", OPENED_AT, priority="P1"), live.ticket("opened", "T-2", OPENED_AT, priority="P1"))
+    encoded: list[str] = []
+    real = processor_module.encode_state
+    monkeypatch.setattr(processor_module, "encode_state", lambda state: encoded.append(state.ticket_id) or real(state))
+    flood = [live.ticket("paused" if i % 2 == 0 else "resumed", "T-1", f"2026-11-30T09:01:{i:02d}+08:00")
+             for i in range(40)]
+    outbox = live.run(*flood, live.ticket("acknowledged", "T-2", "2026-11-30T09:02:00+08:00"))
+    assert sorted(encoded) == ["T-1", "T-2"]
+    state = decode_state(live.store.rows[TICKETS][b"T-1"])
+    assert (state.events, state.paused) == (41, False)  # the opening and all forty, the last a resume
+    assert outbox.writes[TICKETS, b"T-1"].message is flood[-1]
+    assert outbox.writes[TICKETS, b"T-1"].value == real(outbox.states[TICKETS, b"T-1"])  # type: ignore[arg-type]
+
+
+def test_a_row_that_cannot_be_encoded_is_not_recorded_and_the_others_are(policy: Policy,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug encoding one ticket's state: its last message becomes an internal dead letter, its row and clock record
+    are left out (the row keeps its last recorded state), and the batch's other rows are written."""
+    live = Live(policy)
+    real = processor_module.encode_state
+
+    def broken(state: Any) -> bytes:
+        if state.ticket_id == "T-1":
+            raise RuntimeError("boom")
+        return real(state)
+
+    monkeypatch.setattr(processor_module, "encode_state", broken)
+    first = live.ticket("opened", "T-1", OPENED_AT, priority="P1")
+    outbox = live.run(first, live.ticket("opened", "T-2", OPENED_AT, priority="P1"))
+    [internal] = _dead(outbox)
+    assert (internal["kind"], internal["reason"]) == ("internal", "internal error: RuntimeError: boom")
+    assert internal["source"] == {"topic": "tickets.events", "partition": first.partition, "offset": first.offset}
+    assert list(outbox.writes) == [(TICKETS, b"T-2")]
+    assert (TICKETS, b"T-1") not in outbox.states
+    assert set(live.store.rows[TICKETS]) == {b"T-2"}
+
+
 def test_month_to_date_rows_are_keyed_by_partition_and_month(policy: Policy) -> None:
     """Outcomes add to the row "partition:YYYY-MM" of their ticket's partition; a later batch adds to it."""
     live = Live(policy)
