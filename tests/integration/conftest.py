@@ -419,6 +419,19 @@ async def read_outputs(names: Names, idle: float = 2.0, limit: float = 60.0,
         await consumer.stop()
 
 
+def publication_order(outputs: list[Output]) -> list[Output]:
+    """The records in the order the worker published them, as ``sla-monitor notify`` merges the topics back.
+
+    By Kafka timestamp; within one millisecond warning < breach < escalation < outcome (a batch sends
+    a clock's levels in that order, and records in two topics sent in the same millisecond carry no
+    other order: the order of reading them depends on the consumer's fetches), then by offset (one
+    partition keeps its own order exactly).
+    """
+    from monitor.notify.alerts import merge_key
+
+    return sorted(outputs, key=lambda o: (*merge_key(o.record, round(o.timestamp * 1000)), o.offset))
+
+
 def replay_records(lines: list[str], until: float) -> list[dict[str, Any]]:
     """What `sla-monitor replay` publishes for the same events and policy."""
     from monitor.core.instants import to_us
@@ -450,4 +463,5 @@ def ticket(kind: str, ticket_id: str, at: float, **fields: Any) -> dict[str, Any
 
 
 __all__ = ["Names", "Output", "Producer", "Worker", "alter_topic", "broker_down", "broker_up", "create_topics", "iso",
-           "new_worker", "own_broker", "probe", "read_outputs", "replay_records", "run", "ticket", "wait_until"]
+           "new_worker", "own_broker", "probe", "publication_order", "read_outputs", "replay_records", "run", "ticket",
+           "wait_until"]
