@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -15,10 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,23 +59,64 @@ def _broker_answers() -> bool:
 
 # Topics of a test (``Names.fresh``) and the ones Faust makes for its app id (changelogs, assignor).
 TEST_TOPIC = re.compile(r"^(t[0-9a-f]{8}\.|slatest-[0-9a-f]{8}-)")
+# Every session holds a shared lock on this file while it runs, whatever checkout it runs from: one that
+# ends beside another must leave that one's topics alone (it deleted them mid-test, seen: "Topic ... not
+# found in cluster metadata", then no output partitions to read).
+SESSIONS_LOCK = Path(tempfile.gettempdir()) / f"sla-monitor-test-sessions-{BOOTSTRAP.replace(':', '-')}.lock"
+_SESSION_TAGS: set[str] = set()  # the tags Names.fresh gave out in this process
+
+
+class SessionLock:
+    """A shared lock on a file, held while one test session uses the broker."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def __enter__(self) -> SessionLock:
+        self._file = open(self.path, "a")  # held open until __exit__
+        fcntl.flock(self._file, fcntl.LOCK_SH)  # waits while a lone session deletes leftovers
+        return self
+
+    def alone(self) -> bool:
+        """True when no other session holds the lock; it is then exclusive (new sessions wait) until ``__exit__``."""
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()  # releases the lock
+
+
+def session_topics(tags: Iterable[str]) -> re.Pattern[str]:
+    """The topics of the tests whose ``Names.fresh`` tags are ``tags`` (none when there are none)."""
+    alternatives = "|".join(sorted(re.escape(tag) for tag in tags)) or "(?!)"
+    return re.compile(rf"^(t({alternatives})\.|slatest-({alternatives})-)")
+
+
+async def end_of_session(lock: SessionLock, tags: Iterable[str], bootstrap: str = BOOTSTRAP) -> int:
+    """Delete the session's topics, and those earlier, interrupted runs left if no other session runs; how many."""
+    return await delete_test_topics(TEST_TOPIC if lock.alone() else session_topics(tags), bootstrap)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def kafka_broker() -> Iterator[str]:
-    """The local broker; integration tests fail (not skip) without it. At the end the tests' topics are
-    deleted, so a broker that ran the suite does not start slowly afterwards (``make demo``) over
-    thousands of test partitions."""
+    """The local broker; integration tests fail (not skip) without it. At the end the session's topics are
+    deleted (and, when no other session runs, every test topic), so a broker that ran the suite does not
+    start slowly afterwards (``make demo``) over thousands of test partitions."""
     if not _broker_answers():
         pytest.fail(f"no Kafka broker on {BOOTSTRAP}: run `make test` (it starts one) or `make kafka-up`")
-    yield BOOTSTRAP
-    if _broker_answers():
-        with contextlib.suppress(Exception):
-            asyncio.run(asyncio.wait_for(delete_test_topics(), 60))
+    with SessionLock(SESSIONS_LOCK) as lock:
+        yield BOOTSTRAP
+        if _broker_answers():
+            with contextlib.suppress(Exception):
+                asyncio.run(asyncio.wait_for(end_of_session(lock, _SESSION_TAGS), 60))
 
 
 async def delete_test_topics(pattern: re.Pattern[str] = TEST_TOPIC, bootstrap: str = BOOTSTRAP) -> int:
-    """Delete every topic named like a test's (this run's and earlier runs' leftovers); how many."""
+    """Delete every topic whose name ``pattern`` matches (by default every test's, of any run); how many."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -177,6 +220,7 @@ class Names:
     @classmethod
     def fresh(cls) -> Names:
         tag = uuid.uuid4().hex[:8]
+        _SESSION_TAGS.add(tag)
         return cls(f"slatest-{tag}", f"t{tag}.events", f"t{tag}.warnings", f"t{tag}.breaches",
                    f"t{tag}.outcomes", f"t{tag}.dead-letter", f"t{tag}.probes", f"t{tag}.clocks")
 
@@ -419,6 +463,19 @@ async def read_outputs(names: Names, idle: float = 2.0, limit: float = 60.0,
         await consumer.stop()
 
 
+def publication_order(outputs: list[Output]) -> list[Output]:
+    """The records in the order the worker published them, as ``sla-monitor notify`` merges the topics back.
+
+    By Kafka timestamp; within one millisecond warning < breach < escalation < outcome (a batch sends
+    a clock's levels in that order, and records in two topics sent in the same millisecond carry no
+    other order: the order of reading them depends on the consumer's fetches), then by offset (one
+    partition keeps its own order exactly).
+    """
+    from monitor.notify.alerts import merge_key
+
+    return sorted(outputs, key=lambda o: (*merge_key(o.record, round(o.timestamp * 1000)), o.offset))
+
+
 def replay_records(lines: list[str], until: float) -> list[dict[str, Any]]:
     """What `sla-monitor replay` publishes for the same events and policy."""
     from monitor.core.instants import to_us
@@ -450,4 +507,5 @@ def ticket(kind: str, ticket_id: str, at: float, **fields: Any) -> dict[str, Any
 
 
 __all__ = ["Names", "Output", "Producer", "Worker", "alter_topic", "broker_down", "broker_up", "create_topics", "iso",
-           "new_worker", "own_broker", "probe", "read_outputs", "replay_records", "run", "ticket", "wait_until"]
+           "new_worker", "own_broker", "probe", "publication_order", "read_outputs", "replay_records", "run", "ticket",
+           "wait_until"]
