@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import itertools
 import os
 import sys
@@ -35,6 +34,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
 from monitor.live.clock_topic import ClockPublisher
+from monitor.live.garbage import Collector
 from monitor.live.kafka import producer_partitioner, send_in_batches, send_keyed, ssl_context
 from monitor.live.metrics import Metrics, Snapshot
 from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes, Write
@@ -169,6 +169,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     app.sla_metrics = metrics  # type: ignore[attr-defined]
     processor = Processor(policy, routes, now_us, store, metrics, worker, wakes_per_tick=settings.batch_max)
     channel = _Channel(app, processor, worker)
+    collector = Collector()  # each batch's survivors frozen: collections do not walk the worker's live objects
     clocks = ClockPublisher(settings.topic_clocks, policy,
                             lambda topic, rows: send_keyed(_aiokafka_producer(app), topic, rows))
 
@@ -190,6 +191,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         for message in messages:
             worker.read_offsets[message.topic, message.partition] = message.offset + 1
         await send_ticks()  # what a capped tick left due goes on at once, not at the next timer run
+        if collector.after_batch() is not None:
+            worker.counts["full_collections"] += 1
 
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
@@ -211,7 +214,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         processor.finish_recovery(TICKETS, assigned, count)
         # The recovered heaps, figures and states live until the next rebalance: out of the collector's
         # sight, a full collection no longer walks a million tickets' objects (they are still freed when dropped).
-        gc.freeze()
+        collector.rebase()
 
     @services.on_recover
     async def rebuild_service_heaps() -> None:
