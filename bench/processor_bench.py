@@ -4,7 +4,8 @@ Builds (seeded, deterministic) messages for ``--tickets`` tickets on the
 ticket topic, each keyed by its ticket and on its key's partition: first every
 opening, then as many follow-ups on random tickets (priority changes, and a
 pause for every fourth: live_bench's mix), then every acknowledgement, then
-every resolution. They go through
+every resolution, and last one ticket flooding the worker up to its event limit
+(``MAX_EVENTS_PER_TICKET`` pauses and resumes). They go through
 ``monitor.live.processor.Processor`` in batches of ``--batch`` over a
 ``MemoryStore``, as the Faust agent feeds it, in two ways:
 
@@ -17,7 +18,11 @@ every resolution. They go through
                     ``Processor.recorded`` (mirrors, counters), as after the
                     broker's acknowledgement
 
-The garbage collector runs with the worker's threshold (``monitor.live.run``).
+Beside each phase, its slowest batch (handle + record): the time a batch of it
+delays the alerts of every other ticket on the worker.
+
+The garbage collector runs with the worker's threshold (``monitor.live.run``)
+and, after each batch, the worker's ``Collector`` (``monitor.live.garbage``).
 Log lines are dropped (structlog filtered to CRITICAL) so the figures are the
 processor's, not the terminal's.
 
@@ -43,7 +48,9 @@ import structlog
 
 from monitor.core.events import parse_event
 from monitor.core.instants import to_us
+from monitor.core.limits import MAX_EVENTS_PER_TICKET
 from monitor.core.policy import Policy, load_policy
+from monitor.live.garbage import Collector
 from monitor.live.kafka import partition_for
 from monitor.live.processor import MemoryStore, Message, Processor, Routes
 from monitor.live.run import GC_YOUNG_THRESHOLD
@@ -106,6 +113,14 @@ def phases(tickets: int, partitions: int, seed: int) -> list[tuple[str, list[Mes
                 body |= {"priority": priority, "customer_id": f"c-{n % 997}"}
             messages.append(message(body))
         out.append((kind, messages))
+    # One ticket flooding the worker up to its event limit (pauses and resumes a millisecond apart, after the others).
+    flood_at = START + timedelta(milliseconds=10 * tickets) + timedelta(hours=2)
+    flood = [message({"type": "ticket.opened", "event_id": "flood-0", "ticket_id": "T-FLOOD",
+                      "occurred_at": flood_at.isoformat(), "priority": "P3"})]
+    flood += [message({"type": "ticket.paused" if n % 2 else "ticket.resumed", "event_id": f"flood-{n}",
+                       "ticket_id": "T-FLOOD", "occurred_at": (flood_at + timedelta(milliseconds=n)).isoformat()})
+              for n in range(1, MAX_EVENTS_PER_TICKET)]
+    out.append(("flood", flood))
     return out
 
 
@@ -123,17 +138,19 @@ def floor(messages: Sequence[Message]) -> None:
 
 
 def run_processor(policy: Policy, partitions: int, all_batches: list[list[Sequence[Message]]],
-                  ) -> tuple[list[float], list[float], Processor]:
-    """Seconds per phase in ``handle`` and in recording (store writes, ``recorded``), over a fresh store."""
+                  ) -> tuple[list[float], list[float], list[float], Processor]:
+    """Seconds per phase in ``handle``, in handling and recording (store writes, ``recorded``), and the slowest
+    batch's handling and recording, over a fresh store."""
     store = MemoryStore()
     now = [0]
     routes = Routes("tickets.events", "probes.results", "sla-monitor-tickets-repartition", "sla-monitor-wakeups",
                     "sla.dead-letter", OUTPUTS, partitions)  # the default settings' topics
     processor = Processor(policy, routes, lambda: now[0], store, NoMetrics())
-    handle_s, record_s = [], []
+    collector = Collector()  # as the worker runs after each batch (monitor.live.garbage)
+    handle_s, record_s, slowest_s = [], [], []
     clock = time.perf_counter
     for phase in all_batches:
-        handling = recording = 0.0
+        handling = recording = slowest = 0.0
         for batch in phase:
             now[0] = _last_at(batch)
             started = clock()
@@ -142,11 +159,15 @@ def run_processor(policy: Policy, partitions: int, all_batches: list[list[Sequen
             for write in outbox.writes.values():
                 store.put(write.table, write.key, write.value, write.message)
             processor.recorded(outbox, [], now[0])
+            collector.after_batch()
+            done = clock()
             handling += handled - started
-            recording += clock() - handled
+            recording += done - handled
+            slowest = max(slowest, done - started)
         handle_s.append(handling)
         record_s.append(handling + recording)
-    return handle_s, record_s, processor
+        slowest_s.append(slowest)
+    return handle_s, record_s, slowest_s, processor
 
 
 def _last_at(batch: Sequence[Message]) -> int:
@@ -180,14 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     floor_s = [timed(lambda m=messages: floor(m)) for _, messages in built]  # type: ignore[misc]
     gc.collect()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)  # as the worker runs (monitor.live.run)
-    handle_s, record_s, processor = run_processor(policy, args.partitions, all_batches)
+    handle_s, record_s, slowest_s, processor = run_processor(policy, args.partitions, all_batches)
     counts_seen = processor.state.counts
     print(f"processor benchmark: {args.tickets:,} tickets, batches of {args.batch}, {args.partitions} partitions, "
           f"policy {args.policy.name}, Python {sys.version.split()[0]}")
     print(f"{'phase':<14} {'messages':>9}  {'floor ev/s':>11}  {'handle ev/s':>11}  {'handle+record ev/s':>18}  "
-          f"{'handle/floor':>12}")
-    for (kind, _), n, f, h, r in zip(built, counts, floor_s, handle_s, record_s, strict=True):
-        print(f"{kind:<14} {n:>9,}  {n / f:>11,.0f}  {n / h:>11,.0f}  {n / r:>18,.0f}  {f / h:>12.2f}")
+          f"{'handle/floor':>12}  {'slowest batch ms':>16}")
+    for (kind, _), n, f, h, r, w in zip(built, counts, floor_s, handle_s, record_s, slowest_s, strict=True):
+        print(f"{kind:<14} {n:>9,}  {n / f:>11,.0f}  {n / h:>11,.0f}  {n / r:>18,.0f}  {f / h:>12.2f}  {1e3 * w:>16.1f}")
     total = sum(counts)
     print(f"{'all':<14} {total:>9,}  {total / sum(floor_s):>11,.0f}  {total / sum(handle_s):>11,.0f}  "
           f"{total / sum(record_s):>18,.0f}  {sum(floor_s) / sum(handle_s):>12.2f}")
