@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO))
 
 from monitor.core.instants import to_us  # noqa: E402
 from monitor.core.policy import load_policy  # noqa: E402
-from monitor.live.app import PRODUCER_BATCH_BYTES, ROCKSDB_OPTIONS, wall_clock  # noqa: E402
+from monitor.live.app import PRODUCER_BATCH_BYTES, ROCKSDB_OPTIONS, ProcessorChannel, wall_clock  # noqa: E402
 from monitor.live.clock_index import ClockFigures  # noqa: E402
 from monitor.live.clock_topic import ClockPublisher  # noqa: E402
 from monitor.live.garbage import Collector  # noqa: E402
@@ -57,7 +57,7 @@ from monitor.live.kafka import producer_partitioner, send_in_batches, send_keyed
 from monitor.live.logs import configure_logging  # noqa: E402
 from monitor.live.metrics import Metrics, Snapshot  # noqa: E402
 from monitor.live.processor import Message, Processor, Routes, Write  # noqa: E402
-from monitor.live.publishing import Send, publish_all  # noqa: E402
+from monitor.live.publishing import publish_all  # noqa: E402
 from monitor.live.run import GC_YOUNG_THRESHOLD  # noqa: E402
 from monitor.live.worker_state import WorkerState  # noqa: E402
 
@@ -107,26 +107,6 @@ class RocksStore:
             db.close()
 
 
-class PlainChannel:
-    """``publish_all``'s channel over a plain aiokafka producer."""
-
-    def __init__(self, producer: AIOKafkaProducer, processor: Processor) -> None:
-        self.producer, self.processor = producer, processor
-
-    async def send(self, item: Send) -> Any:
-        return await self.producer.send(item.topic, item.value, key=item.key, headers=item.headers)
-
-    def replacement(self, item: Send, reason: str) -> Send:
-        return self.processor.replacement(item, reason)
-
-    def unpublishable(self, item: Send, reason: str) -> None:
-        self.processor.unpublishable(item, reason)
-
-    def failing(self, reason: str | None) -> None:
-        if reason is not None:
-            print(f"publish failing: {reason}", file=sys.stderr, flush=True)
-
-
 async def run(args: argparse.Namespace) -> dict[str, float]:
     tag = uuid.uuid4().hex[:6]
     prefix = f"plain-{tag}"
@@ -155,7 +135,8 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
         store = RocksStore(data)
         processor = Processor(policy, routes, now_us, store, Metrics(policy, snapshot), worker, wakes_per_tick=BATCH_MAX)
         worker.ready = True
-        channel = PlainChannel(producer, processor)
+        channel = ProcessorChannel(
+            lambda item: producer.send(item.topic, item.value, key=item.key, headers=item.headers), processor, worker)
         collector = Collector()
         clocks = ClockPublisher(args.clocks_topic, policy, lambda topic, rows: send_keyed(producer, topic, rows))
         await consumer.start()

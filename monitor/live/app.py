@@ -168,7 +168,8 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     metrics = Metrics(policy, snapshot)
     app.sla_metrics = metrics  # type: ignore[attr-defined]
     processor = Processor(policy, routes, now_us, store, metrics, worker, wakes_per_tick=settings.batch_max)
-    channel = _Channel(app, processor, worker)
+    channel = ProcessorChannel(
+        lambda item: app.producer.send(item.topic, item.key, item.value, None, None, item.headers), processor, worker)
     collector = Collector()  # each batch's survivors frozen: collections do not walk the worker's live objects
     clocks = ClockPublisher(settings.topic_clocks, policy,
                             lambda topic, rows: send_keyed(_aiokafka_producer(app), topic, rows))
@@ -358,14 +359,15 @@ def _message(event: EventT[bytes]) -> Message:
                    tuple((name, value or b"") for name, value in pairs))
 
 
-class _Channel:
-    """The worker's side of ``publish_all``: the producer; refused messages are the processor's business."""
+class ProcessorChannel:
+    """The worker's side of ``publish_all``: ``send`` hands a message to the producer (Faust's in the worker);
+    refused messages are the processor's business."""
 
-    def __init__(self, app: faust.App, processor: Processor, worker: WorkerState) -> None:
-        self.app, self.processor, self.worker = app, processor, worker
+    def __init__(self, send: Callable[[Send], Awaitable[Any]], processor: Processor, worker: WorkerState) -> None:
+        self._send, self.processor, self.worker = send, processor, worker
 
     async def send(self, item: Send) -> Any:
-        return await self.app.producer.send(item.topic, item.key, item.value, None, None, item.headers)
+        return await self._send(item)
 
     def replacement(self, item: Send, reason: str) -> Send:
         return self.processor.replacement(item, reason)
