@@ -207,8 +207,7 @@ class Processor:
                     self._event(outbox, message)
             except Exception as error:  # a bug must not stop the stream nor lose the message
                 log.exception("event handling failed", topic=message.topic, offset=message.offset)
-                self._dead_letter(outbox, message.value or b"", f"internal error: {type(error).__name__}: {error}",
-                                  "internal", message.position)
+                self._internal_dead_letter(outbox, message, error)
         if due_in:
             self._fire_due(outbox, due_in)
         self._encode_rows(outbox)
@@ -221,6 +220,7 @@ class Processor:
         event, and delay every other ticket's alerts with it. A row that cannot be encoded (a bug) is not recorded:
         its last message becomes an internal dead letter, and the others go on."""
         writes = outbox.writes
+        failed = []
         for slot, write in writes.items():
             state = write.state
             if write.value or isinstance(state, Counter):
@@ -228,15 +228,19 @@ class Processor:
             try:
                 value = encode_state(state) if isinstance(state, TicketState) else encode_service(state)
             except Exception as error:
-                message = write.message
-                log.exception("state encoding failed", table=write.table, key=write.key, offset=message.offset)
-                self._dead_letter(outbox, message.value or b"", f"internal error: {type(error).__name__}: {error}",
-                                  "internal", message.position)
+                log.exception("state encoding failed", table=write.table, key=write.key, offset=write.message.offset)
+                self._internal_dead_letter(outbox, write.message, error)
+                failed.append(slot)
                 continue
             writes[slot] = Write(write.table, write.key, value, write.message, write.state)
-        for slot in [slot for slot, write in writes.items() if not write.value]:
+        for slot in failed:
             del writes[slot]
             outbox.states.pop(slot, None)
+
+    def _internal_dead_letter(self, outbox: Outbox, message: Message, error: Exception) -> None:
+        """A bug met while handling ``message``: its dead letter of kind ``internal``, naming the error."""
+        self._dead_letter(outbox, message.value or b"", f"internal error: {type(error).__name__}: {error}",
+                          "internal", message.position)
 
     def recorded(self, outbox: Outbox, lost: Collection[Send], acknowledged_us: int) -> None:
         """The outbox was published (but for ``lost``) and its rows written: update mirrors, count, log."""
