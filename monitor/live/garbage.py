@@ -42,7 +42,6 @@ class Collector:
         self.baseline: int | None = None  # allocated blocks after the last full collection, or after recovery
         self.batches = 0
         self.full = 0  # full collections run
-        self.paused_s = 0.0  # seconds they took
 
     def rebase(self) -> None:
         """Freeze everything alive now and count from it (after recovery: it made what it made on purpose)."""
@@ -68,7 +67,6 @@ class Collector:
         took = time.perf_counter() - started
         self.baseline = sys.getallocatedblocks()
         self.full += 1
-        self.paused_s += took
         log.info("full garbage collection", seconds=round(took, 3), blocks_before=blocks, found=found,
                  blocks_after=self.baseline)
         return took
