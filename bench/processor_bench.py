@@ -17,6 +17,9 @@ every resolution, and last one ticket flooding the worker up to its event limit
   handle + record   the same, then the rows written to the store and
                     ``Processor.recorded`` (mirrors, counters), as after the
                     broker's acknowledgement
+  + clock records   the same, then the batch's ``sla.clock`` records built
+                    and encoded (``clock_topic.clock_messages``), as the worker
+                    does with its clocks topic (the default)
 
 Beside each phase, its slowest batch (handle + record): the time a batch of it
 delays the alerts of every other ticket on the worker.
@@ -50,6 +53,7 @@ from monitor.core.events import parse_event
 from monitor.core.instants import to_us
 from monitor.core.limits import MAX_EVENTS_PER_TICKET
 from monitor.core.policy import Policy, load_policy
+from monitor.live.clock_topic import clock_messages
 from monitor.live.garbage import Collector
 from monitor.live.kafka import partition_for
 from monitor.live.processor import MemoryStore, Message, Processor, Routes
@@ -138,19 +142,19 @@ def floor(messages: Sequence[Message]) -> None:
 
 
 def run_processor(policy: Policy, partitions: int, all_batches: list[list[Sequence[Message]]],
-                  ) -> tuple[list[float], list[float], list[float], Processor]:
-    """Seconds per phase in ``handle``, in handling and recording (store writes, ``recorded``), and the slowest
-    batch's handling and recording, over a fresh store."""
+                  ) -> tuple[list[float], list[float], list[float], list[float], Processor]:
+    """Seconds per phase in ``handle``, in handling and recording (store writes, ``recorded``), in those and the
+    clock records, and the slowest batch's handling, recording and clock records, over a fresh store."""
     store = MemoryStore()
     now = [0]
     routes = Routes("tickets.events", "probes.results", "sla-monitor-tickets-repartition", "sla-monitor-wakeups",
                     "sla.dead-letter", OUTPUTS, partitions)  # the default settings' topics
     processor = Processor(policy, routes, lambda: now[0], store, NoMetrics())
     collector = Collector()  # as the worker runs after each batch (monitor.live.garbage)
-    handle_s, record_s, slowest_s = [], [], []
+    handle_s, record_s, clocks_s, slowest_s = [], [], [], []
     clock = time.perf_counter
     for phase in all_batches:
-        handling = recording = slowest = 0.0
+        handling = recording = clocking = slowest = 0.0
         for batch in phase:
             now[0] = _last_at(batch)
             started = clock()
@@ -160,14 +164,18 @@ def run_processor(policy: Policy, partitions: int, all_batches: list[list[Sequen
                 store.put(write.table, write.key, write.value, write.message)
             processor.recorded(outbox, [], now[0])
             collector.after_batch()
+            recorded = clock()
+            clock_messages(outbox, policy)
             done = clock()
             handling += handled - started
-            recording += done - handled
+            recording += recorded - handled
+            clocking += done - recorded
             slowest = max(slowest, done - started)
         handle_s.append(handling)
         record_s.append(handling + recording)
+        clocks_s.append(handling + recording + clocking)
         slowest_s.append(slowest)
-    return handle_s, record_s, slowest_s, processor
+    return handle_s, record_s, clocks_s, slowest_s, processor
 
 
 def _last_at(batch: Sequence[Message]) -> int:
@@ -201,17 +209,18 @@ def main(argv: list[str] | None = None) -> int:
     floor_s = [timed(lambda m=messages: floor(m)) for _, messages in built]  # type: ignore[misc]
     gc.collect()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)  # as the worker runs (monitor.live.run)
-    handle_s, record_s, slowest_s, processor = run_processor(policy, args.partitions, all_batches)
+    handle_s, record_s, clocks_s, slowest_s, processor = run_processor(policy, args.partitions, all_batches)
     counts_seen = processor.state.counts
     print(f"processor benchmark: {args.tickets:,} tickets, batches of {args.batch}, {args.partitions} partitions, "
           f"policy {args.policy.name}, Python {sys.version.split()[0]}")
     print(f"{'phase':<14} {'messages':>9}  {'floor ev/s':>11}  {'handle ev/s':>11}  {'handle+record ev/s':>18}  "
-          f"{'handle/floor':>12}  {'slowest batch ms':>16}")
-    for (kind, _), n, f, h, r, w in zip(built, counts, floor_s, handle_s, record_s, slowest_s, strict=True):
-        print(f"{kind:<14} {n:>9,}  {n / f:>11,.0f}  {n / h:>11,.0f}  {n / r:>18,.0f}  {f / h:>12.2f}  {1e3 * w:>16.1f}")
+          f"{'+ clock records ev/s':>20}  {'handle/floor':>12}  {'slowest batch ms':>16}")
+    for (kind, _), n, f, h, r, c, w in zip(built, counts, floor_s, handle_s, record_s, clocks_s, slowest_s, strict=True):
+        print(f"{kind:<14} {n:>9,}  {n / f:>11,.0f}  {n / h:>11,.0f}  {n / r:>18,.0f}  {n / c:>20,.0f}  {f / h:>12.2f}  "
+              f"{1e3 * w:>16.1f}")
     total = sum(counts)
     print(f"{'all':<14} {total:>9,}  {total / sum(floor_s):>11,.0f}  {total / sum(handle_s):>11,.0f}  "
-          f"{total / sum(record_s):>18,.0f}  {sum(floor_s) / sum(handle_s):>12.2f}")
+          f"{total / sum(record_s):>18,.0f}  {total / sum(clocks_s):>20,.0f}  {sum(floor_s) / sum(handle_s):>12.2f}")
     accepted = sum(v for k, v in counts_seen.items() if k.startswith("event."))
     print(f"accepted events {accepted:,}, dead letters {sum(v for k, v in counts_seen.items() if k.startswith('dead_letter.')):,}, "
           f"outcomes published {counts_seen['sla.outcome']:,}, peak RSS "

@@ -13,10 +13,12 @@ their threshold), ``W+1`` the ``breach`` and ``W+1+n`` ``escalation:<n>``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from monitor.core.clock import METRICS, SCHEMA_VERSION, TicketState, targets_of, used_until
+from monitor.core.calendar import BusinessCalendar
+from monitor.core.clock import SCHEMA_VERSION, ClockState, TicketState, used_until
 from monitor.core.instants import format_us
 from monitor.core.policy import Policy
 
@@ -28,7 +30,7 @@ def clock_id(ticket_id: str) -> str:
     return f"{ticket_id}:clock"
 
 
-def level_name(level: int, warn_at: tuple[Fraction, ...]) -> str:
+def level_name(level: int, warn_at: Sequence[Fraction | float]) -> str:
     """The name of an alert level: ``none``, ``warning:<fraction>``, ``breach`` or ``escalation:<n>``."""
     warnings = len(warn_at)
     if level <= 0:
@@ -60,7 +62,12 @@ def changed_at(state: TicketState, at_us: int | None) -> int:
 
 def clock_record(state: TicketState, policy: Policy, at_us: int) -> dict[str, Any]:
     """The ``sla.clock`` record of an open ticket as it stands at ``at_us`` (event time of the change)."""
-    zone = targets_of(state, policy, "resolution").calendar.timezone
+    response, resolution = state.response, state.resolution
+    targets_for = policy.targets_for
+    resolution_targets = targets_for(resolution.priority, state.customer_id, state.service_id, state.in_hours)
+    response_targets = resolution_targets if response.priority == resolution.priority else targets_for(
+        response.priority, state.customer_id, state.service_id, state.in_hours)
+    zone = resolution_targets.calendar.timezone
     record: dict[str, Any] = {"type": CLOCK_TYPE, "id": clock_id(state.ticket_id), "schema_version": SCHEMA_VERSION,
                               "ticket_id": state.ticket_id, "priority": state.priority}
     if state.customer_id is not None:
@@ -69,7 +76,11 @@ def clock_record(state: TicketState, policy: Policy, at_us: int) -> dict[str, An
         record["service_id"] = state.service_id
     record["opened_at"] = format_us(state.opened_at, zone)
     record["updated_at"] = format_us(at_us, zone)
-    record["clocks"] = {metric: _clock_view(state, policy, metric, at_us) for metric in METRICS}
+    record["clocks"] = {  # METRICS, in order
+        "response": _clock_view(response, response_targets.calendar, response_targets.response_us, policy, at_us),
+        "resolution": _clock_view(resolution, resolution_targets.calendar, resolution_targets.resolution_us, policy,
+                                  at_us),
+    }
     return record
 
 
@@ -79,29 +90,35 @@ def tombstone(ticket_id: str, at_us: int) -> dict[str, Any]:
             "updated_at": format_us(at_us)}
 
 
-def _clock_view(state: TicketState, policy: Policy, metric: str, at_us: int) -> dict[str, Any]:
-    clock = state.clock(metric)
-    targets = targets_of(state, policy, metric)
-    calendar, target = targets.calendar, targets.target_us(metric)
+def _clock_view(clock: ClockState, calendar: BusinessCalendar, target: int, policy: Policy, at_us: int
+                ) -> dict[str, Any]:
     breach = len(policy.warn_at)  # index of the breach among the levels (escalations, if any, follow it)
+    zone = calendar.timezone
+    next_text = None
     if clock.stopped:
         used = clock.used
         stopped_at = clock.stopped_at if clock.stopped_at is not None else at_us
-        reached = len(clock.reached) > breach
-        deadline = clock.reached[breach] if reached else calendar.add(stopped_at, max(0, target - used))
-        status, next_due = "stopped", None
+        reached = clock.reached
+        deadline = reached[breach] if len(reached) > breach else calendar.add(stopped_at, max(0, target - used))
+        status = "stopped"
     else:
         used = used_until(clock, calendar, at_us)
-        deadline_or_none = clock.due[breach] if len(clock.due) > breach else None
+        due = clock.due
         # Paused short of the target: the deadline as if it ran on from the change (as alerts show it).
-        deadline = deadline_or_none if deadline_or_none is not None else calendar.add(at_us, max(0, target - used))
-        status = "running" if clock.running else "paused"
-        next_due = clock.due[clock.level] if clock.running and clock.level < len(clock.due) else None
+        deadline = due[breach] if len(due) > breach and due[breach] is not None else calendar.add(
+            at_us, max(0, target - used))
+        level = clock.level
+        if clock.running:
+            status = "running"
+            if level < len(due) and (next_due := due[level]) is not None:
+                next_text = format_us(next_due, zone)
+        else:
+            status = "paused"
     return {
         "state": status,
-        "deadline": format_us(deadline, calendar.timezone),
+        "deadline": format_us(deadline, zone),
         "used_seconds": used / 1_000_000,
         "target_seconds": target / 1_000_000,
-        "level": level_name(clock.level, policy.warn_at),
-        "next_due": None if next_due is None else format_us(next_due, calendar.timezone),
+        "level": level_name(clock.level, policy.warn_floats()),
+        "next_due": next_text,
     }

@@ -243,10 +243,14 @@ class Policy:
     def warn_float(self, level: int) -> float:
         """``float(warn_at[level - 1])``, the threshold of warning ``level`` as records show it (memoised:
         converting a Fraction costs more than a look-up)."""
+        return self.warn_floats()[level - 1]
+
+    def warn_floats(self) -> list[float]:
+        """The warning thresholds as floats, in order (memoised; do not change the list)."""
         floats = self._warn_floats
         if not floats:
             floats.extend(float(f) for f in self.warn_at)
-        return floats[level - 1]
+        return floats
 
     def thresholds(
         self, target_us: int, compute: Callable[[int, tuple[Fraction, ...]], tuple[int, ...]]

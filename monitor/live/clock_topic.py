@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import orjson
 import structlog
 
 from monitor.core.clock import TicketState
@@ -45,7 +45,7 @@ def clock_messages(outbox: Outbox, policy: Policy) -> list[tuple[bytes, bytes | 
             out.append((key, None, clock_id(state.ticket_id)))
             continue
         record = clock_record(state, policy, changed_at(state, at_us))
-        out.append((key, json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode(), record["id"]))
+        out.append((key, orjson.dumps(record), record["id"]))
     return out
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import ssl
+import struct
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -14,7 +15,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
-from aiokafka.partitioner import DefaultPartitioner, murmur2
+from aiokafka.partitioner import DefaultPartitioner
 
 from monitor.core.errors import UsageError
 from monitor.live.settings import Settings
@@ -24,11 +25,41 @@ log = structlog.get_logger("sla.worker")
 KEY_HASHES_CACHED = 32_768  # keys whose murmur2 is remembered (least recently used dropped; ~5 MiB)
 
 
+_WORDS = [struct.Struct(f"<{n}I") for n in range(64)]  # little-endian 32-bit words of keys up to 255 bytes
+_M = 0x5BD1E995
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of ``data`` (``org.apache.kafka.common.utils.Utils.murmur2``, seed 0x9747b28c).
+
+    The same value as aiokafka's ``murmur2`` (a test compares them), in about half the time: the key's words
+    unpacked at once and one mask per product, instead of a byte at a time and a mask per step.
+    """
+    length = len(data)
+    h = 0x9747B28C ^ length
+    count = length >> 2
+    words = _WORDS[count].unpack_from(data) if count < len(_WORDS) else struct.unpack_from(f"<{count}I", data)
+    for k in words:
+        k = (k * _M) & 0xFFFFFFFF
+        k ^= k >> 24
+        h = ((h * _M) & 0xFFFFFFFF) ^ ((k * _M) & 0xFFFFFFFF)
+    if extra := length & 3:
+        tail = length & ~3
+        if extra == 3:
+            h ^= data[tail + 2] << 16
+        if extra >= 2:
+            h ^= data[tail + 1] << 8
+        h = ((h ^ data[tail]) * _M) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * _M) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
 @functools.lru_cache(maxsize=KEY_HASHES_CACHED)
 def _key_hash(key: bytes) -> int:
-    # aiokafka's murmur2 is pure Python (~6 us a key); the worker hashes a ticket's key for each of
-    # its events and alerts, and a ticket comes back soon (its next event, its next level).
-    return murmur2(key) & 0x7FFFFFFF  # type: ignore[no-any-return]
+    # The worker hashes a ticket's key for each of its events and alerts, and a ticket comes back soon
+    # (its next event, its next level).
+    return murmur2(key) & 0x7FFFFFFF
 
 
 def partition_for(key: bytes, partitions: int) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
 import structlog
 
 from monitor.core.budget import (
@@ -176,8 +177,9 @@ class Outbox:
 
 
 def encoded(topic: str, key: bytes | None, record: dict[str, Any], source: Source, replacement: bool = False) -> Send:
-    """The message carrying ``record`` as JSON, its id in a header."""
-    value = json.dumps(record, ensure_ascii=False).encode()
+    """The message carrying ``record`` as compact JSON in UTF-8 (``orjson``: a tenth of ``json.dumps``'s time), its id
+    in a header."""
+    value = orjson.dumps(record)
     return Send(topic, key, value, [("id", record["id"].encode())], source, record, replacement)
 
 

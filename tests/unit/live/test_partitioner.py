@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from hypothesis import given
+from hypothesis import strategies as st
 
-from monitor.live.kafka import KEY_HASHES_CACHED, partition_for, producer_partitioner
+from monitor.live.kafka import KEY_HASHES_CACHED, murmur2, partition_for, producer_partitioner
+
+
+@given(st.binary(max_size=600))
+def test_murmur2_is_aiokafkas_for_any_key(key: bytes) -> None:
+    """Every length (each tail of 0-3 bytes, keys past the unpackers kept ready) hashes as aiokafka hashes it."""
+    assert murmur2(key) == aiokafka_murmur2(key)
+
+
+def test_murmur2_matches_kafkas_java_client() -> None:
+    """Values of Kafka's own Utils.murmur2 (its UtilsTest): the hash is the broker's, not only aiokafka's."""
+    assert murmur2(b"21") == -973932308 & 0xFFFFFFFF
+    assert murmur2(b"foobar") == -790332482 & 0xFFFFFFFF
+    assert murmur2(b"a-little-bit-long-string") == -985981536 & 0xFFFFFFFF
+    assert murmur2(b"a-little-bit-longer-string") == -1486304829 & 0xFFFFFFFF
+    assert murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8") == -58897971 & 0xFFFFFFFF
+    assert murmur2(b"abc") == 479470107
 
 
 def test_partitions_agree_with_kafkas_default_partitioner_past_the_cache() -> None:
