@@ -105,8 +105,8 @@ def _clock_view(clock: ClockState, calendar: BusinessCalendar, target: int, poli
         used = used_until(clock, calendar, at_us)
         due = clock.due
         # Paused short of the target: the deadline as if it ran on from the change (as alerts show it).
-        deadline = due[breach] if len(due) > breach and due[breach] is not None else calendar.add(
-            at_us, max(0, target - used))
+        scheduled = due[breach] if len(due) > breach else None
+        deadline = scheduled if scheduled is not None else calendar.add(at_us, max(0, target - used))
         level = clock.level
         if clock.running:
             status = "running"
