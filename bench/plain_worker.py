@@ -49,11 +49,11 @@ sys.path.insert(0, str(REPO))
 
 from monitor.core.instants import to_us  # noqa: E402
 from monitor.core.policy import load_policy  # noqa: E402
-from monitor.live.app import PRODUCER_BATCH_BYTES, ROCKSDB_OPTIONS, ProcessorChannel, wall_clock  # noqa: E402
+from monitor.live.app import PRODUCER_BATCH_BYTES, ROCKSDB_OPTIONS, ProcessorChannel, record_rows, wall_clock  # noqa: E402
 from monitor.live.clock_index import ClockFigures  # noqa: E402
 from monitor.live.clock_topic import ClockPublisher  # noqa: E402
 from monitor.live.garbage import Collector  # noqa: E402
-from monitor.live.kafka import producer_partitioner, send_in_batches, send_keyed  # noqa: E402
+from monitor.live.kafka import producer_partitioner, send_keyed  # noqa: E402
 from monitor.live.logs import configure_logging  # noqa: E402
 from monitor.live.metrics import Metrics, Snapshot  # noqa: E402
 from monitor.live.processor import Message, Processor, Routes, Write  # noqa: E402
@@ -92,15 +92,7 @@ class RocksStore:
 
     async def record(self, writes: Iterable[Write], producer: Any, changelog_of: dict[str, str]) -> list[Any]:
         """Write the rows; send their changelog records as record batches per (table, partition)."""
-        groups: dict[tuple[str, int], list[Write]] = {}
-        for write in writes:
-            self.put(write.table, write.key, write.value, write.message)
-            groups.setdefault((write.table, write.message.partition), []).append(write)
-        futures: list[Any] = []
-        for (table, partition), rows in groups.items():
-            batches = await send_in_batches(producer, changelog_of[table], partition, [(w.key, w.value, []) for w in rows])
-            futures.extend(future for future, _ in batches)
-        return futures
+        return [future for _, future, _ in await record_rows(self, writes, producer, changelog_of)]
 
     def close(self) -> None:
         for db in self.dbs.values():

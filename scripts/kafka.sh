@@ -57,6 +57,10 @@ QUICK_JVM="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 if [[ -n "${JAVA_HOME:-}" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=java; fi
 
+# alive PID, stop_pid PID (SIGTERM, then SIGKILL after STOP_TIMEOUT; removes PIDFILE)
+# shellcheck source=scripts/lib/process.sh
+. "$ROOT/scripts/lib/process.sh"
+
 say() { printf 'kafka: %s\n' "$*"; }
 die() { printf 'kafka: error: %s\n' "$*" >&2; exit 1; }
 
@@ -291,29 +295,6 @@ cmd_up() {
   [[ -n "$pid" ]] || pid="$launcher"
   wait_ready "$pid"
   say "started on $HOST:$PORT (pid $pid)"
-}
-
-# SIGTERM (controlled shutdown), then SIGKILL after STOP_TIMEOUT seconds.
-stop_pid() {
-  local pid="$1" i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    alive "$pid" || { rm -f "$PIDFILE"; echo "stopped"; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    alive "$pid" || break
-    sleep 0.1
-  done
-  rm -f "$PIDFILE"
-  echo "killed"
-}
-
-alive() {
-  local state
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != Z ]]
 }
 
 do_down() {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -40,6 +41,17 @@ overrides:
 """
 
 _ids = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def broker_sessions_lock() -> Iterator[None]:
+    """The shared lock of the sessions that use the local broker (integration and browser tests), held for the
+    whole session: one session's end deletes another's topics only when none holds it
+    (``tests/integration/conftest.py``, ``shared_session``)."""
+    from tests.integration.conftest import shared_session
+
+    with shared_session():
+        yield
 
 
 @pytest.fixture

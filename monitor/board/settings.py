@@ -1,18 +1,30 @@
 """Settings of ``sla-monitor board``, from ``SLA_*`` environment variables or flags.
 
-The Kafka connection settings have the same names as the worker's (one
-environment serves both); the board's own are listed in
+The Kafka connection settings are the worker's, from one definition
+(``monitor.core.connection``: one environment serves both); the board's own are listed in
 ``docs/configuration.md`` (generated, see ``monitor.cli.settings_doc``).
 """
 
 from __future__ import annotations
 
 import ssl
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monitor.core.connection import (
+    DEFAULT_KAFKA_BOOTSTRAP,
+    DEFAULT_SECURITY_PROTOCOL,
+    KafkaBootstrap,
+    SaslMechanism,
+    SaslPassword,
+    SaslUsername,
+    SecurityProtocol,
+    SslCafile,
+    SslCertfile,
+    SslKeyfile,
+)
 
 MAX_LIMIT = 1_000  # most rows /api/clocks and the page return at once
 
@@ -22,7 +34,7 @@ class BoardSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SLA_", frozen=True, extra="ignore")
 
-    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port.")
+    kafka_bootstrap: KafkaBootstrap = DEFAULT_KAFKA_BOOTSTRAP
     topic_clocks: str = Field("sla.clocks", description="Compacted topic of sla.clock records the board reads.")
     board_host: str = Field(
         "127.0.0.1", description="Interface `sla-monitor board` listens on. The default keeps the page (ticket, "
@@ -38,15 +50,13 @@ class BoardSettings(BaseSettings):
         0.5, gt=0, le=2, description="How often the board looks for changes to push to open pages by server-sent "
         "events (seconds); a change reaches the page within this plus the worker's own delay."
     )
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", description="Kafka security protocol, passed to aiokafka."
-    )
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(None, description="SASL mechanism.")
-    sasl_username: str | None = Field(None, description="SASL user name.")
-    sasl_password: str | None = Field(None, description="SASL password (prefer a mounted secret).")
-    ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers (SSL / SASL_SSL).")
-    ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
-    ssl_keyfile: Path | None = Field(None, description="Client private key for mutual TLS.")
+    security_protocol: SecurityProtocol = DEFAULT_SECURITY_PROTOCOL
+    sasl_mechanism: SaslMechanism = None
+    sasl_username: SaslUsername = None
+    sasl_password: SaslPassword = None
+    ssl_cafile: SslCafile = None
+    ssl_certfile: SslCertfile = None
+    ssl_keyfile: SslKeyfile = None
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="Log lines as JSON, as readable console text, or auto (console on a terminal)."
     )

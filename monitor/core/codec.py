@@ -12,8 +12,9 @@ Format 3 (this release) is one JSON array, fields by position, flags in one
 integer and pairs flattened: about half the bytes of format 2 and half the time
 to write. Format 2 (an object with short keys, bounded parts: see
 ``monitor.core.limits``) and format 1 (the first release's: every id, spans as
-pairs) are still read. Service states keep format 1, whose layout did not
-change.
+pairs) are still read; the tests write format 2 with
+``tests/unit/core/state_format2.py``. Service states keep format 1, whose
+layout did not change.
 """
 
 from __future__ import annotations
@@ -32,22 +33,6 @@ FORMAT = 3
 SERVICE_FORMAT = 1
 READABLE = (1, 2, 3)  # 1 and 2: earlier releases' objects; still read
 _IN_HOURS, _PAUSED, _RESOLVED, _RATED = 1, 2, 4, 8  # format 3's flag bits
-
-
-def _clock(clock: ClockState) -> list[Any]:
-    return [
-        clock.priority,
-        [t for span in clock.closed for t in span],
-        clock.open_start,
-        clock.stopped_at,
-        clock.level,
-        [list(p) for p in clock.published],
-        clock.outcomes,
-        clock.used,
-        list(clock.reached),
-        clock.measure,
-        clock.measured,
-    ]
 
 
 def _unclock(data: list[Any]) -> ClockState:
@@ -158,30 +143,6 @@ def _decode_state3(d: list[Any]) -> TicketState:
         events=events,
         rated=bool(flags & _RATED),
     )
-
-
-def encode_state_format2(state: TicketState) -> bytes:
-    """Serialise a ticket's state in format 2, as the previous release wrote it (tests of the reader)."""
-    return json.dumps(
-        {
-            "f": 2,
-            "t": state.ticket_id,
-            "p": state.priority,
-            "c": state.customer_id,
-            "s": state.service_id,
-            "o": state.opened_at,
-            "h": state.in_hours,
-            "r": _clock(state.response),
-            "R": _clock(state.resolution),
-            "P": state.paused,
-            "D": state.resolved,
-            "e": base64.b64encode(b"".join(state.seen.ordered())).decode("ascii"),
-            "v": state.version,
-            "n": state.events,
-            "rt": state.rated,
-        },
-        separators=(",", ":"),
-    ).encode()
 
 
 def decode_state(raw: bytes) -> TicketState:

@@ -37,7 +37,7 @@ from monitor.live.clock_topic import ClockPublisher
 from monitor.live.garbage import Collector
 from monitor.live.kafka import producer_partitioner, send_in_batches, send_keyed, ssl_context
 from monitor.live.metrics import Metrics, Snapshot
-from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes, Write
+from monitor.live.processor import AGGREGATES, SERVICES, TICKETS, Message, Processor, Routes, Store, Write
 from monitor.live.publishing import Send, publish_all
 from monitor.live.readiness import BrokerCheck, Readiness, readiness
 from monitor.live.settings import Settings
@@ -313,19 +313,27 @@ class _TableStore:
         and Faust's commit flushes the producer before it commits the input offsets, so a
         row is in the changelog before the message that changed it counts as handled.
         """
-        groups: dict[tuple[str, int], list[Write]] = {}
-        for write in writes:
-            self.put(write.table, write.key, write.value, write.message)
-            groups.setdefault((write.table, write.message.partition), []).append(write)
-        if not groups:
+        sent = [(self.tables[name], future, count)
+                for name, future, count in await record_rows(self, writes, producer, self._changelogs)]
+        if not sent:
             return
-        sent: list[tuple[Any, Any, int]] = []  # (table, future of a record batch, records in it)
-        for (name, partition), rows in groups.items():
-            topic, table = self._changelogs[name], self.tables[name]
-            batches = await send_in_batches(producer, topic, partition, [(w.key, w.value, []) for w in rows])
-            sent.extend((table, future, count) for future, count in batches)
         self._settling.add(task := asyncio.ensure_future(_persisted_offsets(sent)))
         task.add_done_callback(self._settling.discard)
+
+
+async def record_rows(store: Store, writes: Iterable[Write], producer: Any,
+                      changelog_of: Mapping[str, str]) -> list[tuple[str, Any, int]]:
+    """Put each row in ``store`` and hand its changelog record to ``producer``, in record batches per
+    (table, partition of the row's message); returns (table, future of a record batch, records in it)."""
+    groups: dict[tuple[str, int], list[Write]] = {}
+    for write in writes:
+        store.put(write.table, write.key, write.value, write.message)
+        groups.setdefault((write.table, write.message.partition), []).append(write)
+    sent: list[tuple[str, Any, int]] = []
+    for (table, partition), rows in groups.items():
+        batches = await send_in_batches(producer, changelog_of[table], partition, [(w.key, w.value, []) for w in rows])
+        sent.extend((table, future, count) for future, count in batches)
+    return sent
 
 
 async def _persisted_offsets(sent: Sequence[tuple[Any, Any, int]]) -> None:

@@ -12,6 +12,19 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from monitor.core.connection import (
+    DEFAULT_KAFKA_BOOTSTRAP,
+    DEFAULT_SECURITY_PROTOCOL,
+    KafkaBootstrap,
+    SaslMechanism,
+    SaslPassword,
+    SaslUsername,
+    SecurityProtocol,
+    SslCafile,
+    SslCertfile,
+    SslKeyfile,
+)
+
 
 class Settings(BaseSettings):
     """Settings of ``sla-monitor worker`` (environment prefix ``SLA_``)."""
@@ -19,7 +32,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SLA_", frozen=True, extra="ignore")
 
     policy: Path = Field(Path("deploy/policy.example.yaml"), description="SLA policy YAML file.")
-    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated host:port.")
+    kafka_bootstrap: KafkaBootstrap = DEFAULT_KAFKA_BOOTSTRAP
     data_dir: Path = Field(Path("./.sla-data"), description="Folder for RocksDB table state (keep it on a persistent volume).")
     web_host: str = Field(
         "0.0.0.0", description="Interface of the web port. The default, every interface, suits a container (the "
@@ -93,15 +106,13 @@ class Settings(BaseSettings):
         "sla.clock record, keyed by ticket id, rewritten after each change of the ticket and tombstoned (null "
         "value) when it is resolved; `sla-monitor board` reads it. Empty: the worker publishes no clock records."
     )
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", description="Kafka security protocol, passed to aiokafka."
-    )
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(None, description="SASL mechanism.")
-    sasl_username: str | None = Field(None, description="SASL user name.")
-    sasl_password: str | None = Field(None, description="SASL password (prefer a mounted secret).")
-    ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers (SSL / SASL_SSL).")
-    ssl_certfile: Path | None = Field(None, description="Client certificate for mutual TLS.")
-    ssl_keyfile: Path | None = Field(None, description="Client private key for mutual TLS.")
+    security_protocol: SecurityProtocol = DEFAULT_SECURITY_PROTOCOL
+    sasl_mechanism: SaslMechanism = None
+    sasl_username: SaslUsername = None
+    sasl_password: SaslPassword = None
+    ssl_cafile: SslCafile = None
+    ssl_certfile: SslCertfile = None
+    ssl_keyfile: SslKeyfile = None
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="Log lines as JSON, as readable console text, or auto (console on a terminal)."
     )

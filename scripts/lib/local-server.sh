@@ -11,7 +11,10 @@
 # and define:
 #   check_config CONFIG          exit non-zero (output kept in check.log) if CONFIG is unusable
 #   server_args CONFIG PORT      set the array SERVER_ARGS: the command line after SERVER_BIN
-# and say/die.
+# and say/die. alive and stop_pid come from scripts/lib/process.sh (shared with scripts/kafka.sh).
+
+# shellcheck source=scripts/lib/process.sh
+. "$(dirname "${BASH_SOURCE[0]}")/process.sh"
 
 # HTTP 200 from /-/ready on the port (plain bash: no curl needed).
 ready() {
@@ -27,12 +30,6 @@ ready() {
 port_open() {
   # shellcheck disable=SC2016
   timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null
-}
-
-alive() {
-  local state
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ -n "$state" && "$state" != Z ]]
 }
 
 # The pid in the pid file, if that process is alive and is our server.
@@ -119,23 +116,6 @@ wait_ready() {
   tail -n 30 "$LOG" >&2
   stop_pid "$pid" >/dev/null
   die "$NAME was not ready on $HOST:$port within ${START_TIMEOUT}s; stopped it (log: $LOG)"
-}
-
-# SIGTERM (a clean shutdown saves the server's data), then SIGKILL after STOP_TIMEOUT seconds.
-stop_pid() {
-  local pid="$1" i
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    alive "$pid" || { rm -f "$PIDFILE"; echo stopped; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    alive "$pid" || break
-    sleep 0.1
-  done
-  rm -f "$PIDFILE"
-  echo killed
 }
 
 cmd_down() {

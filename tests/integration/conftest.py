@@ -101,18 +101,25 @@ async def end_of_session(lock: SessionLock, tags: Iterable[str], bootstrap: str 
     return await delete_test_topics(TEST_TOPIC if lock.alone() else session_topics(tags), bootstrap)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def kafka_broker() -> Iterator[str]:
-    """The local broker; integration tests fail (not skip) without it. At the end the session's topics are
-    deleted (and, when no other session runs, every test topic), so a broker that ran the suite does not
-    start slowly afterwards (``make demo``) over thousands of test partitions."""
-    if not _broker_answers():
-        pytest.fail(f"no Kafka broker on {BOOTSTRAP}: run `make test` (it starts one) or `make kafka-up`")
+@contextlib.contextmanager
+def shared_session() -> Iterator[None]:
+    """Hold the sessions lock while a session runs; at its end delete the session's topics (and, when no other
+    session runs, every test topic), so a broker that ran the suite does not start slowly afterwards
+    (``make demo``) over thousands of test partitions. Integration and browser sessions hold it through the
+    ``broker_sessions_lock`` fixture (``tests/conftest.py``)."""
     with SessionLock(SESSIONS_LOCK) as lock:
-        yield BOOTSTRAP
+        yield
         if _broker_answers():
             with contextlib.suppress(Exception):
                 asyncio.run(asyncio.wait_for(end_of_session(lock, _SESSION_TAGS), 60))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kafka_broker(broker_sessions_lock: None) -> str:
+    """The local broker; integration tests fail (not skip) without it. The session holds the shared lock."""
+    if not _broker_answers():
+        pytest.fail(f"no Kafka broker on {BOOTSTRAP}: run `make test` (it starts one) or `make kafka-up`")
+    return BOOTSTRAP
 
 
 async def delete_test_topics(pattern: re.Pattern[str] = TEST_TOPIC, bootstrap: str = BOOTSTRAP) -> int:

@@ -7,10 +7,11 @@ import json
 import pytest
 
 from monitor.core.clock import TicketState, apply_event, rescheduled
-from monitor.core.codec import FORMAT, decode_state, encode_state, encode_state_format2
+from monitor.core.codec import FORMAT, decode_state, encode_state
 from monitor.core.policy import Policy
 from monitor.live.wakeups import WakeHeaps
 from tests.conftest import event
+from tests.unit.core.state_format2 import encode_state_format2
 
 
 def test_state_round_trips_through_the_codec(policy: Policy) -> None:

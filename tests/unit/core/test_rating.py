@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from monitor.core.clock import apply_event
-from monitor.core.codec import decode_state, encode_state, encode_state_format2
+from monitor.core.codec import decode_state, encode_state
 from monitor.core.errors import EventRejected
 from monitor.core.events import parse_event
 from monitor.core.policy import Policy
 from monitor.core.records import SlaRating
 from monitor.core.replay import Rejection, replay_lines
 from tests.conftest import event, event_json
+from tests.unit.core.state_format2 import encode_state_format2
 
 
 def _run(policy: Policy, *lines: str) -> list[dict[str, Any]]:

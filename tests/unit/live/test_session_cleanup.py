@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import fcntl
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import TEST_TOPIC, Names, SessionLock, session_topics
+from tests.integration.conftest import REPO, TEST_TOPIC, Names, SessionLock, session_topics
 
 
 def _tag(names: Names) -> str:
@@ -43,3 +46,16 @@ def test_a_session_is_alone_only_when_no_other_holds_the_lock(tmp_path: Path) ->
             fcntl.flock(starting, fcntl.LOCK_SH | fcntl.LOCK_NB)
     with SessionLock(path) as after:
         assert after.alone()
+
+
+def test_every_browser_test_runs_under_the_sessions_lock() -> None:
+    """A browser-only session holds the shared lock (an integration session ending beside it then leaves the
+    board's topics alone): every browser test's fixtures include ``broker_sessions_lock``."""
+    listing = subprocess.run(
+        [sys.executable, "-m", "pytest", "--fixtures-per-test", "-p", "no:cacheprovider", "-q", "tests/browser"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=True).stdout
+    sections = re.split(r"\n-+ fixtures used by ", listing)[1:]
+    assert len(sections) >= 5, listing  # the board's and the report's page tests
+    unlocked = [section.split(" ", 1)[0] for section in sections
+                if "\nbroker_sessions_lock -- tests/conftest.py" not in section]
+    assert not unlocked, unlocked
