@@ -246,6 +246,9 @@ class Metrics:
                                          "Records the broker refused for good whose dead letter was refused too "
                                          "(dropped, logged).", registry=r)
         r.register(StateCollector(policy, snapshot))
+        # (id of a metric above, its label values) -> its child: ``labels()`` costs ~1.8 us, a look-up ~0.2 (counted
+        # per event and per alert). Bounded: every label value comes from the policy or a fixed set.
+        self._children: dict[tuple[int | str, ...], Any] = {}
         self._start_at_zero()
 
     def _start_at_zero(self) -> None:
@@ -271,13 +274,21 @@ class Metrics:
         for score in range(1, 6):
             self.ratings.labels(str(score))
 
+    def _labelled(self, metric: Any, *values: str) -> Any:
+        """``metric.labels(*values)``, remembered."""
+        key: tuple[int | str, ...] = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     def count_input(self, kind: str, result: str) -> None:
         """Count one input message of type ``kind`` by what became of it (accepted, rejected, ...)."""
-        self.inputs.labels(kind, result).inc()
+        self._labelled(self.inputs, kind, result).inc()
 
     def count_dead_letter(self, kind: str) -> None:
         """Count one dead letter of ``kind`` (malformed, rejected, duplicate, internal)."""
-        self.dead_letters.labels(kind).inc()
+        self._labelled(self.dead_letters, kind).inc()
 
     def count_unpublishable(self) -> None:
         """Count one record dropped because neither it nor its dead letter could be published."""
@@ -285,22 +296,22 @@ class Metrics:
 
     def published(self, record: dict[str, Any], now_us: int) -> None:
         """Count one record the broker acknowledged (and how late an alert was)."""
-        kind = record["type"]
+        kind, labelled = record["type"], self._labelled
         if kind == "sla.rating":
-            self.ratings.labels(str(record["score"])).inc()
+            labelled(self.ratings, str(record["score"])).inc()
             return
         metric = record["metric"]
         if kind == "sla.warning":
-            self.warnings.labels(metric, str(record["threshold"])).inc()
+            labelled(self.warnings, metric, str(record["threshold"])).inc()
         elif kind == "sla.breach":
-            self.breaches.labels(metric).inc()
+            labelled(self.breaches, metric).inc()
         elif kind == "sla.escalation":
-            self.escalations.labels(metric, str(record["level"])).inc()
+            labelled(self.escalations, metric, str(record["level"])).inc()
         elif kind == "sla.outcome":
-            self.outcomes.labels(record.get("priority", ""), metric, record["status"]).inc()
+            labelled(self.outcomes, record.get("priority", ""), metric, record["status"]).inc()
             return
         due = _parse_us(record["at"])
-        self.lateness.labels(kind.removeprefix("sla.")).observe(max(0, now_us - due) / US_PER_SECOND)
+        labelled(self.lateness, kind.removeprefix("sla.")).observe(max(0, now_us - due) / US_PER_SECOND)
 
 
 def _parse_us(text: str) -> int:
