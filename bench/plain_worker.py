@@ -37,12 +37,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from rocksdict import Options, Rdict
+from rocksdict import Options, Rdict, WriteBatch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -89,6 +89,12 @@ class RocksStore:
 
     def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
         self.db(table, at.partition)[key] = value
+
+    def put_rows(self, table: str, partition: int, rows: Sequence[tuple[bytes, bytes]]) -> None:
+        batch = WriteBatch(raw_mode=True)
+        for key, value in rows:
+            batch.put(key, value)
+        self.db(table, partition).write(batch)
 
     async def record(self, writes: Iterable[Write], producer: Any, changelog_of: dict[str, str]) -> list[Any]:
         """Write the rows; send their changelog records as record batches per (table, partition)."""

@@ -30,6 +30,7 @@ import faust
 import structlog
 from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from rocksdict import WriteBatch
 
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
@@ -302,6 +303,13 @@ class _TableStore:
     def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
         self._db(table, at.partition).put(key, value)
 
+    def put_rows(self, table: str, partition: int, rows: Sequence[tuple[bytes, bytes]]) -> None:
+        """One RocksDB write batch (as Faust's changelog recovery writes): ~0.5 us a row instead of ~2.4 for a put."""
+        batch = WriteBatch(raw_mode=True)
+        for key, value in rows:
+            batch.put(key, value)
+        self._db(table, partition).write(batch)
+
     async def record(self, writes: Iterable[Write], producer: Any) -> None:
         """Write a batch's rows and send their changelog records as one producer batch per partition.
 
@@ -323,14 +331,14 @@ class _TableStore:
 
 async def record_rows(store: Store, writes: Iterable[Write], producer: Any,
                       changelog_of: Mapping[str, str]) -> list[tuple[str, Any, int]]:
-    """Put each row in ``store`` and hand its changelog record to ``producer``, in record batches per
-    (table, partition of the row's message); returns (table, future of a record batch, records in it)."""
+    """Put the rows of each (table, partition of the row's message) in ``store`` at once and hand their changelog
+    records to ``producer`` in record batches; returns (table, future of a record batch, records in it)."""
     groups: dict[tuple[str, int], list[Write]] = {}
     for write in writes:
-        store.put(write.table, write.key, write.value, write.message)
         groups.setdefault((write.table, write.message.partition), []).append(write)
     sent: list[tuple[str, Any, int]] = []
     for (table, partition), rows in groups.items():
+        store.put_rows(table, partition, [(w.key, w.value) for w in rows])
         batches = await send_in_batches(producer, changelog_of[table], partition, [(w.key, w.value, []) for w in rows])
         sent.extend((table, future, count) for future, count in batches)
     return sent

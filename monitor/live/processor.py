@@ -91,6 +91,9 @@ class Store(Protocol):
     def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
         """Record a row in the partition of ``at``."""
 
+    def put_rows(self, table: str, partition: int, rows: Sequence[tuple[bytes, bytes]]) -> None:
+        """Record rows (key, value) of one partition at once."""
+
 
 class MemoryStore:
     """A ``Store`` in dictionaries, for tests and benchmarks."""
@@ -105,6 +108,10 @@ class MemoryStore:
     def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
         """Record a row."""
         self.rows[table][key] = value
+
+    def put_rows(self, table: str, partition: int, rows: Sequence[tuple[bytes, bytes]]) -> None:
+        """Record rows."""
+        self.rows[table].update(rows)
 
 
 class MetricSink(Protocol):

