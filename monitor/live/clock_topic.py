@@ -18,11 +18,11 @@ import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import orjson
 import structlog
 
 from monitor.core.clock import TicketState
 from monitor.core.clock_view import changed_at, clock_id, clock_record, is_open
+from monitor.core.codec import compact_json
 from monitor.core.policy import Policy
 from monitor.live.kafka import Row
 from monitor.live.processor import TICKETS, Outbox
@@ -45,7 +45,7 @@ def clock_messages(outbox: Outbox, policy: Policy) -> list[tuple[bytes, bytes | 
             out.append((key, None, clock_id(state.ticket_id)))
             continue
         record = clock_record(state, policy, changed_at(state, at_us))
-        out.append((key, orjson.dumps(record), record["id"]))
+        out.append((key, compact_json(record), record["id"]))
     return out
 
 
