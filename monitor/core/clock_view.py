@@ -14,6 +14,7 @@ their threshold), ``W+1`` the ``breach`` and ``W+1+n`` ``escalation:<n>``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
 from fractions import Fraction
 from typing import Any
 
@@ -23,6 +24,22 @@ from monitor.core.instants import format_us
 from monitor.core.policy import Policy
 
 CLOCK_TYPE = "sla.clock"
+TEXTS_KEPT = 4_096  # instants whose text a record reuses (emptied when full)
+
+# (instant, zone) -> its text. Tickets that opened together (a weekend's, counting from Monday 09:00) share
+# their instants: a storm of their alerts rewrites thousands of records with the same deadlines.
+_texts: dict[tuple[int, tzinfo], str] = {}
+
+
+def _text(us: int, zone: tzinfo) -> str:
+    """``format_us(us, zone)``, remembered for the last few thousand instants."""
+    key = (us, zone)
+    text = _texts.get(key)
+    if text is None:
+        if len(_texts) >= TEXTS_KEPT:
+            _texts.clear()
+        text = _texts[key] = format_us(us, zone)
+    return text
 
 
 def clock_id(ticket_id: str) -> str:
@@ -74,8 +91,8 @@ def clock_record(state: TicketState, policy: Policy, at_us: int) -> dict[str, An
         record["customer_id"] = state.customer_id
     if state.service_id is not None:
         record["service_id"] = state.service_id
-    record["opened_at"] = format_us(state.opened_at, zone)
-    record["updated_at"] = format_us(at_us, zone)
+    record["opened_at"] = _text(state.opened_at, zone)
+    record["updated_at"] = _text(at_us, zone)
     record["clocks"] = {  # METRICS, in order
         "response": _clock_view(response, response_targets.calendar, response_targets.response_us, policy, at_us),
         "resolution": _clock_view(resolution, resolution_targets.calendar, resolution_targets.resolution_us, policy,
@@ -111,12 +128,12 @@ def _clock_view(clock: ClockState, calendar: BusinessCalendar, target: int, poli
         if clock.running:
             status = "running"
             if level < len(due) and (next_due := due[level]) is not None:
-                next_text = format_us(next_due, zone)
+                next_text = _text(next_due, zone)
         else:
             status = "paused"
     return {
         "state": status,
-        "deadline": format_us(deadline, zone),
+        "deadline": _text(deadline, zone),
         "used_seconds": used / 1_000_000,
         "target_seconds": target / 1_000_000,
         "level": level_name(clock.level, policy.warn_floats()),
