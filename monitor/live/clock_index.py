@@ -260,11 +260,12 @@ class ClockIndex:
         old = self._tickets.get(key)
         if flat == old:  # same clocks, same schedules (an alert went out, a duplicate refused): nothing moves
             return
-        if flat is None:
+        if old is not None:
             del self._tickets[key]
-        else:
+            self._apply(old, -1)
+        if flat is not None:
+            self._apply(flat, 1)
             self._tickets[key] = flat
-        self._change(old or b"", flat or b"")
 
     def figures(self, now: int) -> ClockFigures:
         """Open, at-risk (cumulative per threshold), breached and escalated (cumulative per level) clocks, and
@@ -296,61 +297,27 @@ class ClockIndex:
                 self._kinds.append((priority, metric, width))
                 self._open.append(0)
                 self._levels.append([DueCounter(self.shift) for _ in range(width)])
-            flat.append(kind)
-            flat += due
+            flat += [kind, *due]
             if len(due) < width:
                 flat += [None] * (width - len(due))
-        if None in flat:  # a level that cannot be reached (a paused clock's)
-            flat = [NO_INSTANT if at is None else at for at in flat]
-        return _packer(len(flat)).pack(*flat)
+        packer = _packer(len(flat))
+        try:
+            return packer.pack(*flat)
+        except struct.error:  # a level that cannot be reached (None)
+            return packer.pack(*[NO_INSTANT if at is None else at for at in flat])
 
-    def _change(self, old_packed: bytes, new_packed: bytes) -> None:
-        """Move a ticket's instants from ``old_packed`` to ``new_packed`` (either empty: no open clock): a clock of
-        the same kind in both (same priority, metric and levels, the usual case: a pause, an alert's next level)
-        moves only the instants that changed; any other clock leaves or joins whole."""
-        old = _packer(len(old_packed) >> 3).unpack(old_packed)
-        new = _packer(len(new_packed) >> 3).unpack(new_packed)
-        kinds, opened, levels = self._kinds, self._open, self._levels
-        i = j = 0
-        while i < len(old) and j < len(new):
-            kind, other = old[i], new[j]
-            width = kinds[kind][2]
-            if kind == other:
-                for counter, was, now in zip(levels[kind], old[i + 1 : i + 1 + width], new[j + 1 : j + 1 + width],
-                                             strict=True):
-                    if was != now:
-                        if was != NO_INSTANT:
-                            counter.remove(was)
-                        if now != NO_INSTANT:
-                            counter.add(now)
-                i += width + 1
-                j += width + 1
-                continue
-            other_width = kinds[other][2]
-            self._move(kind, old[i + 1 : i + 1 + width], -1)
-            self._move(other, new[j + 1 : j + 1 + other_width], 1)
-            opened[kind] -= 1
-            opened[other] += 1
-            i += width + 1
-            j += other_width + 1
-        while i < len(old):
-            kind = old[i]
-            width = kinds[kind][2]
-            self._move(kind, old[i + 1 : i + 1 + width], -1)
-            opened[kind] -= 1
-            i += width + 1
-        while j < len(new):
-            kind = new[j]
-            width = kinds[kind][2]
-            self._move(kind, new[j + 1 : j + 1 + width], 1)
-            opened[kind] += 1
-            j += width + 1
-
-    def _move(self, kind: int, instants: Sequence[int], sign: int) -> None:
+    def _apply(self, packed: bytes, sign: int) -> None:
+        flat = _packer(len(packed) >> 3).unpack(packed)
         step = DueCounter.add if sign > 0 else DueCounter.remove
-        for counter, at in zip(self._levels[kind], instants, strict=True):
-            if at != NO_INSTANT:
-                step(counter, at)
+        start = 0
+        while start < len(flat):
+            kind = flat[start]
+            width = self._kinds[kind][2]
+            self._open[kind] += sign
+            for counter, at in zip(self._levels[kind], flat[start + 1 : start + 1 + width], strict=True):
+                if at != NO_INSTANT:
+                    step(counter, at)
+            start += width + 1
 
 
 @functools.lru_cache(maxsize=64)
