@@ -42,14 +42,21 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import Options, Rdict
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monitor.core.instants import to_us  # noqa: E402
 from monitor.core.policy import load_policy  # noqa: E402
-from monitor.live.app import PRODUCER_BATCH_BYTES, ROCKSDB_OPTIONS, ProcessorChannel, record_rows, wall_clock  # noqa: E402
+from monitor.live.app import (  # noqa: E402
+    PRODUCER_BATCH_BYTES,
+    ROCKSDB_OPTIONS,
+    ProcessorChannel,
+    record_rows,
+    wall_clock,
+    write_rows,
+)
 from monitor.live.clock_index import ClockFigures  # noqa: E402
 from monitor.live.clock_topic import ClockPublisher  # noqa: E402
 from monitor.live.garbage import Collector  # noqa: E402
@@ -87,14 +94,8 @@ class RocksStore:
         value: bytes | None = self.db(table, at.partition).get(key)
         return value
 
-    def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
-        self.db(table, at.partition)[key] = value
-
     def put_rows(self, table: str, partition: int, rows: Sequence[tuple[bytes, bytes]]) -> None:
-        batch = WriteBatch(raw_mode=True)
-        for key, value in rows:
-            batch.put(key, value)
-        self.db(table, partition).write(batch)
+        write_rows(self.db(table, partition), rows)
 
     async def record(self, writes: Iterable[Write], producer: Any, changelog_of: dict[str, str]) -> list[Any]:
         """Write the rows; send their changelog records as record batches per (table, partition)."""

@@ -7,7 +7,7 @@ pause for every fourth: live_bench's mix), then every acknowledgement, then
 every resolution, and last one ticket flooding the worker up to its event limit
 (``MAX_EVENTS_PER_TICKET`` pauses and resumes). They go through
 ``monitor.live.processor.Processor`` in batches of ``--batch`` over a
-``MemoryStore``, as the Faust agent feeds it, in two ways:
+``MemoryStore``, as the Faust agent feeds it, timed beside a floor:
 
   floor             ``parse_event`` of each message and ``json.dumps`` of a
                     record-sized dict: what any consumer that decodes an event
@@ -21,7 +21,7 @@ every resolution, and last one ticket flooding the worker up to its event limit
                     and encoded (``clock_topic.clock_messages``), as the worker
                     does with its clocks topic (the default)
 
-Beside each phase, its slowest batch (handle + record): the time a batch of it
+Beside each phase, its slowest batch (handle, record and clock records): the time a batch of it
 delays the alerts of every other ticket on the worker.
 
 The garbage collector runs with the worker's threshold (``monitor.live.run``)

@@ -300,15 +300,8 @@ class _TableStore:
         value: bytes | None = self._db(table, at.partition).get(key)
         return value
 
-    def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
-        self._db(table, at.partition).put(key, value)
-
     def put_rows(self, table: str, partition: int, rows: Sequence[tuple[bytes, bytes]]) -> None:
-        """One RocksDB write batch (as Faust's changelog recovery writes): ~0.5 us a row instead of ~2.4 for a put."""
-        batch = WriteBatch(raw_mode=True)
-        for key, value in rows:
-            batch.put(key, value)
-        self._db(table, partition).write(batch)
+        write_rows(self._db(table, partition), rows)
 
     async def record(self, writes: Iterable[Write], producer: Any) -> None:
         """Write a batch's rows and send their changelog records as one producer batch per partition.
@@ -327,6 +320,15 @@ class _TableStore:
             return
         self._settling.add(task := asyncio.ensure_future(_persisted_offsets(sent)))
         task.add_done_callback(self._settling.discard)
+
+
+def write_rows(db: Any, rows: Sequence[tuple[bytes, bytes]]) -> None:
+    """Rows (key, value) into a RocksDB (rocksdict, raw bytes) in one write batch, as Faust's changelog recovery
+    writes: ~0.5 us a row instead of ~2.4 for a put."""
+    batch = WriteBatch(raw_mode=True)
+    for key, value in rows:
+        batch.put(key, value)
+    db.write(batch)
 
 
 async def record_rows(store: Store, writes: Iterable[Write], producer: Any,

@@ -87,9 +87,6 @@ class Store(Protocol):
     def get(self, table: str, key: bytes, at: Message) -> bytes | None:
         """The row of ``key``, read while handling ``at`` (whose partition holds it)."""
 
-    def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
-        """Record a row in the partition of ``at``."""
-
     def put_rows(self, table: str, partition: int, rows: Sequence[tuple[bytes, bytes]]) -> None:
         """Record rows (key, value) of one partition at once."""
 
@@ -105,7 +102,7 @@ class MemoryStore:
         return self.rows[table].get(key)
 
     def put(self, table: str, key: bytes, value: bytes, at: Message) -> None:
-        """Record a row."""
+        """Record a row (tests and benchmarks recording a batch's rows one by one)."""
         self.rows[table][key] = value
 
     def put_rows(self, table: str, partition: int, rows: Sequence[tuple[bytes, bytes]]) -> None:
