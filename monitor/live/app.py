@@ -1,10 +1,12 @@
-"""The live shell: the processor behind a faust-streaming agent (the adapter).
+"""The live shell: the processor behind Faust's consumer (the adapter).
 
-One agent consumes, co-partitioned, the ticket and probe input topics, a
+The worker consumes, co-partitioned, the ticket and probe input topics, a
 repartition topic (for input not keyed by ticket or service id) and a wake-up
-topic. Per-ticket and per-service state live in RocksDB-backed tables that
+topic: an agent subscribes them, and Faust's consumer hands each fetch to the
+processor in batches, past Faust's per-message stream
+(``monitor.live.batch_consumer``). Per-ticket and per-service state live in RocksDB-backed tables that
 only the agent writes. What a batch decides is ``monitor.live.processor``'s
-business; this module feeds it Faust's events, publishes its outbox, writes
+business; this module feeds it the fetched records, publishes its outbox, writes
 its rows in the partition of the message that changed them, and runs the
 timers (ticks, broker check), the recovery hooks and the web pages. A timer
 sends one tick to each owned partition of the wake-up topic whose in-memory
@@ -28,12 +30,12 @@ from typing import Any
 
 import faust
 import structlog
-from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rocksdict import WriteBatch
 
 from monitor.core.instants import to_us
 from monitor.core.policy import Policy
+from monitor.live.batch_consumer import BatchTransport
 from monitor.live.clock_topic import ClockPublisher
 from monitor.live.garbage import Collector
 from monitor.live.kafka import producer_partitioner, send_in_batches, send_keyed, ssl_context
@@ -79,11 +81,11 @@ async def unless_failed(run_batch: Callable[[Sequence[Any]], Awaitable[None]], e
     """Run one batch through the shell (publish, record, clock records); if that raises, leave the process.
 
     The processor turns a failure of one message into a dead letter; what fails after it
-    (a bug, a producer refusing for good) fails the batch. Faust's ``take_events``
-    acknowledges a batch when the agent leaves it, even by an exception, and its
-    supervisor restarts the agent at the next batch: the batch's events would be lost
-    (seen: an acknowledgement gone, then a wrong breach). Exiting before that leaves
-    the batch unacknowledged, so the next start reads it again from the committed offsets.
+    (a bug, a producer refusing for good) fails the batch. Going on would leave the batch
+    half done: its alerts sent, its rows not recorded, while the next batch's offsets
+    would commit past it (seen with Faust's stream: an acknowledgement gone, then a wrong
+    breach). Exiting before the consumer acknowledges it leaves the batch unacknowledged,
+    so the next start reads it again from the committed offsets.
     """
     try:
         await run_batch(events)
@@ -124,7 +126,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         table_standby_replicas=0,
-        stream_buffer_maxsize=settings.stream_buffer,
+        broker_max_poll_records=settings.stream_buffer,
         producer_linger=settings.producer_linger_s,
         producer_partitioner=producer_partitioner,
         autodiscover=False,
@@ -175,8 +177,7 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
     clocks = ClockPublisher(settings.topic_clocks, policy,
                             lambda topic, rows: send_keyed(_aiokafka_producer(app), topic, rows))
 
-    async def run_batch(events: Sequence[EventT[bytes]]) -> None:
-        messages = store.bind(events)
+    async def run_batch(messages: Sequence[Message]) -> None:
         firing = () if app.rebalancing or not worker.ready else _assigned_partitions(app, routes.wakeups)
         outbox = processor.handle(messages, due_in=firing)
         # Publish everything, wait for every acknowledgement, then record the rows: transient failures
@@ -196,10 +197,20 @@ def create_app(settings: Settings, policy: Policy, partitions: int, clock: Clock
         if collector.after_batch() is not None:
             worker.counts["full_collections"] += 1
 
+    async def handle_records(records: Sequence[Any]) -> None:
+        await unless_failed(run_batch, [_message(record) for record in records], exit_now)
+
+    # Faust's consumer hands each fetch to handle_records in batches (monitor.live.batch_consumer), not through
+    # a stream: the agent only subscribes the input topics, co-partitioned, and never receives a message.
+    app.transport = BatchTransport(app.conf.broker_consumer, app)
+    app.sla_batch_handler = handle_records  # type: ignore[attr-defined]
+    app.sla_batch_max = settings.batch_max  # type: ignore[attr-defined]
+    app.sla_batch_topics = frozenset(routes.inputs)  # type: ignore[attr-defined]
+
     @app.agent(source, concurrency=1)
-    async def process(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(settings.batch_max, within=settings.batch_wait_s):  # type: ignore[attr-defined]
-            await unless_failed(run_batch, events, exit_now)
+    async def subscription(stream: faust.StreamT[bytes]) -> None:
+        async for _ in stream:  # pragma: no cover - BatchConsumer delivers the topics' records elsewhere
+            raise RuntimeError("an input message reached Faust's stream instead of the batch handler")
 
     @tickets.on_recover
     async def rebuild_heaps() -> None:
@@ -289,10 +300,6 @@ class _TableStore:
         self._changelogs = {name: table.changelog_topic.get_topic_name() for name, table in tables.items()}
         self._settling: set[asyncio.Future[None]] = set()  # acknowledgements awaited (one task per batch)
 
-    def bind(self, events: Sequence[EventT[bytes]]) -> list[Message]:
-        """The batch's events as messages."""
-        return [_message(event) for event in events]
-
     def _db(self, table: str, partition: int) -> Any:
         return self.tables[table].data._db_for_partition(partition)  # Faust's rocksdb store, opened on first use
 
@@ -369,12 +376,11 @@ def _aiokafka_producer(app: faust.App) -> Any:
     return app.producer._ensure_producer()  # type: ignore[attr-defined]
 
 
-def _message(event: EventT[bytes]) -> Message:
-    message = event.message
-    headers = event.headers or ()
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    return Message(message.topic, message.partition, message.offset, event.key, event.value,
-                   tuple((name, value or b"") for name, value in pairs))
+def _message(record: Any) -> Message:
+    """An aiokafka ``ConsumerRecord`` as the processor's message."""
+    headers = record.headers
+    return Message(record.topic, record.partition, record.offset, record.key, record.value,
+                   tuple((name, value or b"") for name, value in headers) if headers else ())
 
 
 class ProcessorChannel:

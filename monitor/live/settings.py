@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     )
     replication_factor: int = Field(1, ge=1, description="Replication factor of topics the worker creates.")
     stream_buffer: int = Field(
-        256, ge=1, description="Messages buffered per partition ahead of the agent. Smaller keeps wake-ups from "
-        "queueing behind a backlog of events (lower alert lateness); larger can raise throughput."
+        2000, ge=1, description="Most messages one fetch hands to the worker (the consumer's max_poll_records); "
+        "it handles them in batches of SLA_BATCH_MAX, each firing the clocks due by then, so a backlog does not "
+        "hold alerts back. Bounds the memory of fetched messages not handled yet."
     )
     producer_linger_s: float = Field(
         0.0, ge=0, description="How long the producer waits to batch changelog and output messages (seconds); "
@@ -71,7 +72,6 @@ class Settings(BaseSettings):
         "ticks: the rest go on in the next batch, so an alert storm's first alerts go out while the others are "
         "decided."
     )
-    batch_wait_s: float = Field(0.01, gt=0, description="Longest wait to fill a batch (seconds).")
     max_record_bytes: int = Field(
         900_000, ge=4_096, description="Largest message the worker publishes (key, value and headers, in bytes), "
         "below Kafka's 1 MB default max.message.bytes. A record over it, or one the broker refuses for good (too "

@@ -7,18 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiokafka.structs import ConsumerRecord
 from rocksdict import Options, Rdict
 
-from monitor.live.app import _TableStore
+from monitor.live.app import _message, _TableStore
 from monitor.live.processor import TICKETS, Write
 
 
-class Event:
-    """What the adapter reads of a Faust event."""
-
-    def __init__(self, partition: int, offset: int, key: bytes) -> None:
-        self.message = type("M", (), {"topic": "tickets.events", "partition": partition, "offset": offset})()
-        self.key, self.value, self.headers = key, b"{}", None
+def record(partition: int, offset: int, key: bytes) -> ConsumerRecord[bytes, bytes]:
+    """A record as aiokafka's consumer hands it over."""
+    return ConsumerRecord("tickets.events", partition, offset, 0, 0, key, b"{}", None, len(key), 2, [])
 
 
 @dataclass
@@ -91,8 +89,8 @@ def test_rows_go_to_their_partition_and_changelog_records_in_batches_per_partiti
 async def _record_four_rows(directory: Path) -> None:
     table = Table(directory)
     store = _TableStore({TICKETS: table})
-    events = [Event(0, 0, b"A"), Event(0, 1, b"B"), Event(1, 0, b"C"), Event(0, 2, b"D")]
-    messages = store.bind(events)  # type: ignore[arg-type]
+    records = [record(0, 0, b"A"), record(0, 1, b"B"), record(1, 0, b"C"), record(0, 2, b"D")]
+    messages = [_message(r) for r in records]
     client = Client()
     writes = [Write(TICKETS, m.key or b"", b"row-" + (m.key or b""), m, None) for m in messages]  # type: ignore[arg-type]
     await store.record(writes, client)
