@@ -33,6 +33,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -101,12 +102,13 @@ async def produce_paced(topic: str, lines: list[tuple[bytes, bytes]], rate: floa
 
 
 def faust_ceiling(lines: list[tuple[bytes, bytes]], partitions: int) -> dict[str, float]:
-    """messages/s of a minimal Faust app over the same messages: doing nothing, and one table set each."""
+    """messages/s of a minimal Faust app over the same messages: doing nothing through a stream (``take_events``)
+    and through the worker's batch consumer, and one table set each through a stream."""
     topic = f"bench-{uuid.uuid4().hex[:6]}-faust"
     asyncio.run(create([topic], partitions))
     asyncio.run(produce(topic, lines))
     rates = {}
-    for mode in ("none", "table"):
+    for mode in ("none", "batch", "table"):
         done = subprocess.run([sys.executable, str(REPO / "bench" / "faust_ceiling.py"), "--topic", topic, "--count",
                                str(len(lines)), "--partitions", str(partitions), "--mode", mode],
                               capture_output=True, text=True, timeout=1800, check=True)
@@ -181,6 +183,7 @@ def worker_phase(args: argparse.Namespace, opened: list[tuple[bytes, bytes]], fo
             print(f"{args.tickets:,} tickets open; producing {len(follow):,} follow-up events ...", flush=True)
             start_count = done()
             asyncio.run(produce(names["SLA_TOPIC_EVENTS"], follow))
+            profiler = _profile(args.profile, workers[0].pid, clocks)
             began = time.perf_counter()
             first = None
             while (count := done()) < start_count + args.events:
@@ -188,6 +191,9 @@ def worker_phase(args: argparse.Namespace, opened: list[tuple[bytes, bytes]], fo
                     first = time.perf_counter()
                 time.sleep(0.2)
             rate = args.events / (time.perf_counter() - (first or began))
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(60)
             paced_rate = rate * args.load
             print(f"pacing follow-up events at {paced_rate:,.0f}/s ({args.load:.0%} of capacity) for {args.paced_s:.0f} s "
                   "while alerts fall due ...", flush=True)
@@ -207,6 +213,17 @@ def worker_phase(args: argparse.Namespace, opened: list[tuple[bytes, bytes]], fo
     pct = lambda q: lateness[min(len(lateness) - 1, int(q * len(lateness)))] if lateness else float("nan")  # noqa: E731
     return {"open_rate": open_rate, "rate": rate, "alerts": len(lateness), "p50": pct(0.5), "p99": pct(0.99),
             "max": lateness[-1] if lateness else float("nan"), "rss": rss}
+
+
+def _profile(path: str | None, pid: int, clocks: bool) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the worker while it catches up (collapsed stacks, for flamegraph.pl or a grep)."""
+    if not path:
+        return None
+    out = f"{path}.{'clocks' if clocks else 'noclocks'}.txt"
+    print(f"profiling the worker's catch-up with py-spy into {out}", flush=True)
+    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--rate", "250",
+                             "--format", "raw", "--output", out, "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def workload(tickets: int, events: int, now: float) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
@@ -241,6 +258,8 @@ def main() -> None:
     parser.add_argument("--paced-s", type=float, default=40.0, help="paced phase length (seconds)")
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes in one consumer group (scale-out; the figures are their sum)")
+    parser.add_argument("--profile", metavar="PATH",
+                        help="sample the worker's catch-up with py-spy (pip install py-spy) into PATH.<clocks>.txt")
     parser.add_argument("--clocks", choices=["both", "on", "off"], default="both",
                         help="measure the worker with the clocks topic (SLA_TOPIC_CLOCKS), without it (empty), or both")
     args = parser.parse_args()
@@ -252,7 +271,8 @@ def main() -> None:
     # would flatter every ratio below (single passes measured 63,000-135,000 msg/s on this machine).
     bases = [asyncio.run(baseline(follow, args.partitions)) for _ in range(BASELINE_PASSES)]
     base = max(bases)
-    print(f"minimal Faust app over {len(follow):,} messages (no work; one table set each) ...", flush=True)
+    print(f"minimal Faust app over {len(follow):,} messages (no work: stream, batches; one table set each) ...",
+          flush=True)
     ceiling = faust_ceiling(follow, args.partitions)
     print(f"the worker's own work behind a plain aiokafka loop (no Faust): {len(opened):,} openings, "
           f"{len(follow):,} follow-ups ...", flush=True)
@@ -277,6 +297,7 @@ def main() -> None:
          else f"{args.workers} workers: follow-ups, {args.tickets:,} open (ev/s)", [f"{r['rate']:,.0f}" for r in runs.values()])
     line("ratio worker / baseline", [f"{r['rate'] / base:.2f}" for r in runs.values()])
     line("Faust ceiling: take_events, no work (msg/s)", [f"{ceiling['none']:,.0f}"] * len(runs))
+    line("Faust's consumer, batches, no work (msg/s)", [f"{ceiling['batch']:,.0f}"] * len(runs))
     line("Faust ceiling: one table set each (msg/s)", [f"{ceiling['table']:,.0f}"] * len(runs))
     line("ratio worker / Faust table ceiling", [f"{r['rate'] / ceiling['table']:.2f}" for r in runs.values()])
     line("no Faust: worker's work, plain loop (ev/s)", [f"{plain[c]['rate']:,.0f}" for c in runs])
