@@ -27,6 +27,7 @@ chunk unacknowledged: it is read again from the committed offsets).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from time import monotonic
 from typing import Any
 
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -144,9 +145,12 @@ class BatchConsumer(faust_aiokafka.Consumer):
         by_tp: dict[tuple[str, int], list[int]] = {}
         for record in records:
             by_tp.setdefault((record.topic, record.partition), []).append(record.offset)
+        inbound = self.app.monitor.stream_inbound_time  # what Faust's stall check reads (a stream sets it per event)
+        now = monotonic()
         for key, offsets in by_tp.items():
             tp = self._tps[key]
             self._read_offset[tp] = offsets[-1]
+            inbound[tp] = now
             committed = self._committed_offset[tp]
             if committed is not None:
                 offsets = [offset for offset in offsets if offset >= committed]

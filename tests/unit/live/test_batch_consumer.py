@@ -61,6 +61,7 @@ def test_acknowledged_batches_commit_through_their_last_offset_per_partition(con
     consumer._acknowledge(handled[2:])
     assert consumer._filter_committable_offsets([tp0, tp1]) == {tp0: 3, tp1: 1}
     assert consumer._n_acked == 4
+    assert set(consumer.app.monitor.stream_inbound_time) == {tp0, tp1}  # Faust's stall check sees them handled
 
 
 def test_an_unacknowledged_chunk_holds_the_commit_back(consumer: BatchConsumer) -> None:
