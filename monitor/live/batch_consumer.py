@@ -33,6 +33,7 @@ from typing import Any
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode.utils.futures import notify
+from rocksdict import WriteBatch
 
 BatchHandler = Callable[[Sequence[Any]], Awaitable[None]]
 
@@ -75,7 +76,7 @@ class BatchConsumer(faust_aiokafka.Consumer):
                 ours = {tp: batch for tp, batch in records.items() if tp.topic in topics}
                 for tp, batch in records.items():
                     if tp.topic not in topics:
-                        await self._deliver(tp, batch, active, generation)
+                        await self._deliver(tp, self._restore(tp, batch, active), active, generation)
                 fresh = await self._fresh(ours, active)
                 for start in range(0, len(fresh), batch_max):
                     if (not self.flow_active or self.should_stop
@@ -101,6 +102,43 @@ class BatchConsumer(faust_aiokafka.Consumer):
             raise
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
+
+    def _restore(self, tp: Any, records: Sequence[Any], active: set[Any] | None) -> Sequence[Any]:
+        """Write a fetch of an active table partition's changelog records into its store at once; return the
+        records still for Faust's recovery (the last one, which makes it check whether recovery is complete).
+
+        Faust's recovery takes a changelog record like an input message (a message object, two tasks, the
+        conductor, a queue, then per record its bookkeeping and a check of every partition's progress):
+        ~40 us a record, most of a restart's time at a million tickets. Here a fetch's records are written
+        as one RocksDB write batch, as Faust's own ``apply_changelog_batch`` writes its buffer, after that
+        buffer (records handed to it before) is applied, so that no older value lands after a newer one.
+        """
+        recovery = self.app.tables.recovery  # type: ignore[attr-defined]  # TableManager has it
+        if (len(records) < 2 or not recovery.in_recovery or tp not in recovery.active_tps
+                or (active is not None and tp not in active)):
+            return records
+        seen = recovery.active_offsets.get(tp)
+        if seen is not None:
+            records = [record for record in records if record.offset > seen]
+        if len(records) < 2:
+            return records
+        table = recovery.tp_to_table[tp]
+        pending = recovery.buffers[table]
+        if pending:
+            table.apply_changelog_batch(pending)
+            pending.clear()
+        batch = WriteBatch(raw_mode=True)
+        for record in records[:-1]:
+            if record.value is None:
+                batch.delete(record.key)
+            else:
+                batch.put(record.key, record.value)
+        table.data._db_for_partition(tp.partition).write(batch)
+        written = records[-2].offset
+        table.data.set_persisted_offset(tp, written)
+        recovery.active_offsets[tp] = written
+        self._read_offset[tp] = written
+        return records[-1:]
 
     async def _deliver(self, tp: Any, records: Sequence[Any], active: set[Any] | None, generation: int) -> None:
         """Faust's own path, one message at a time, for the topics the handler does not take (the changelogs
