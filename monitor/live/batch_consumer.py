@@ -114,8 +114,8 @@ class BatchConsumer(faust_aiokafka.Consumer):
         buffer (records handed to it before) is applied, so that no older value lands after a newer one.
         """
         recovery = self.app.tables.recovery  # type: ignore[attr-defined]  # TableManager has it
-        if (len(records) < 2 or not recovery.in_recovery or tp not in recovery.active_tps
-                or (active is not None and tp not in active)):
+        if (len(records) < 2 or not self.flow_active or not recovery.in_recovery or tp not in recovery.active_tps
+                or (active is not None and tp not in active)):  # a rebalance began, or not a recovery: Faust's way
             return records
         seen = recovery.active_offsets.get(tp)
         if seen is not None:
