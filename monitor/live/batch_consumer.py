@@ -53,10 +53,6 @@ class _InFlight:
 class BatchConsumer(faust_aiokafka.Consumer):
     """The aiokafka driver's consumer, delivering fetches to ``app.sla_batch_handler`` when it is set."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._tps: dict[tuple[str, int], Any] = {}  # Faust's partitions by (topic, partition), as records name them
-
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - exercised against a broker
         handler: BatchHandler | None = getattr(self.app, "sla_batch_handler", None)
         if handler is None:
@@ -143,40 +139,39 @@ class BatchConsumer(faust_aiokafka.Consumer):
     async def _deliver(self, tp: Any, records: Sequence[Any], active: set[Any] | None, generation: int) -> None:
         """Faust's own path, one message at a time, for the topics the handler does not take (the changelogs
         Faust's recovery reads)."""
-        if active is not None and tp not in active and tp not in self._buffered_partitions:
-            return
-        self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-        read_offset = self._read_offset
-        for record in records:
+        unread = await self._unread(tp, records, active, gaps=self.app.topics.acks_enabled_for(tp.topic))
+        for record in unread:
             if not self.flow_active or self.app.consumer_generation_id != generation:
                 return
-            offset, last = record.offset, read_offset[tp]
-            if last is not None and offset < last:
-                continue
-            if last and offset - last > 1 and self.app.topics.acks_enabled_for(record.topic):
-                await self._add_gap(tp, last + 1, offset - 1)  # Faust adds offset too, acked twice
             await self.wait_first(self.callback(self._to_message(tp, record)), self.suspend_flow.wait())
-            read_offset[tp] = offset
+            self._read_offset[tp] = record.offset
 
     async def _fresh(self, records: Any, active: set[Any] | None) -> list[Any]:
         """The fetch's records not read yet, per partition in offset order; gaps noted as Faust notes them."""
         fresh: list[Any] = []
-        read_offset = self._read_offset
         for tp, batch in records.items():
-            if active is not None and tp not in active and tp not in self._buffered_partitions:
-                continue
-            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-            self._tps[tp.topic, tp.partition] = tp
-            last = read_offset[tp]
-            for record in batch:
-                offset = record.offset
-                if last is not None and offset < last:
-                    continue  # read before a seek back: Faust drops these too
-                if last and offset - last > 1:  # offsets missing (compaction, transaction markers): committable
-                    await self._add_gap(tp, last + 1, offset - 1)  # Faust adds offset too, acked twice
-                last = offset
-                fresh.append(record)
+            fresh += await self._unread(tp, batch, active, gaps=True)
         return fresh
+
+    async def _unread(self, tp: Any, records: Sequence[Any], active: set[Any] | None, gaps: bool) -> list[Any]:
+        """What Faust's drain lets through of one partition's records: none while the partition is not active
+        (paused for recovery, or its buffer full), and of the others those at or after its read offset (older
+        ones were read before a seek back); offsets missing between them (compaction, transaction markers)
+        noted as a gap, which the commit passes over, when ``gaps``."""
+        if active is not None and tp not in active and tp not in self._buffered_partitions:
+            return []
+        self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+        unread: list[Any] = []
+        last = self._read_offset[tp]
+        for record in records:
+            offset = record.offset
+            if last is not None and offset < last:
+                continue
+            if gaps and last and offset - last > 1:
+                await self._add_gap(tp, last + 1, offset - 1)  # Faust adds offset too, acked twice
+            last = offset
+            unread.append(record)
+        return unread
 
     def _acknowledge(self, records: Sequence[Any]) -> None:
         """What ``Consumer.ack`` and the read offset do for each message, once per partition of a handled chunk."""
@@ -185,8 +180,8 @@ class BatchConsumer(faust_aiokafka.Consumer):
             by_tp.setdefault((record.topic, record.partition), []).append(record.offset)
         inbound = self.app.monitor.stream_inbound_time  # what Faust's stall check reads (a stream sets it per event)
         now = monotonic()
-        for key, offsets in by_tp.items():
-            tp = self._tps[key]
+        for (topic, partition), offsets in by_tp.items():
+            tp = self._new_topicpartition(topic, partition)  # equal to the fetch's own (aiokafka's TopicPartition)
             self._read_offset[tp] = offsets[-1]
             inbound[tp] = now
             committed = self._committed_offset[tp]
