@@ -30,8 +30,8 @@ VICTIMS = 12
 
 
 def test_a_noisy_ticket_is_capped_and_others_alert_on_time(tmp_path: Path, names: Names, workers: list[Worker]) -> None:
-    """While one ticket floods the worker with 10,500 events, no other ticket's most severe alert is lost or more
-    than a few seconds late (it was 72-82 s), and the events over the per-ticket limit are refused."""
+    """While one ticket floods the worker with 10,500 events, no other ticket's alert is lost or more than two
+    seconds late (it was 72-82 s), and the events over the per-ticket limit are refused."""
     run(create_topics(names, 4))
     worker = new_worker(workers, tmp_path, names, "a")
     worker.wait_ready()
@@ -41,7 +41,7 @@ def test_a_noisy_ticket_is_capped_and_others_alert_on_time(tmp_path: Path, names
         kind = "paused" if i % 2 else "resumed"
         items.append((0.0, {**ticket(kind, "NOISY", t0 + i * 1e-6), "event_id": f"noise-{i}"}))
     items += [(0.2, ticket("opened", f"V{n}", t0 + 0.2, priority="P1")) for n in range(VICTIMS)]  # 10 s / 20 s
-    run(Producer(names).send_all(items, t0))
+    run(Producer(names).send_all(items, t0, burst=True))  # the victims at 0.2 s, not after the flood's acks
     time.sleep(max(0.0, t0 + 12.5 - time.time()))  # every victim's response breach is due by t0 + 10.2
     outputs = run(read_outputs(names, idle=3.0))
     alerts = [o for o in outputs if o.record.get("ticket_id", "").startswith("V")
@@ -55,7 +55,7 @@ def test_a_noisy_ticket_is_capped_and_others_alert_on_time(tmp_path: Path, names
         f"V{n}" for n in range(VICTIMS)}, detail
     assert len(alerts) == VICTIMS * 4, detail  # a busy worker skips no level: 0.5, 0.75, 0.9 and the breach each
     assert late[0] >= -0.05, detail
-    assert late[-1] <= 5.0, detail
+    assert late[-1] <= 2.0, detail  # 0.08-0.11 s here; the flood without the bounds took the worker minutes
     refused = [o.record for o in outputs if o.topic == names.dead_letter]
     assert len(refused) == NOISE - MAX_EVENTS_PER_TICKET
     assert all(r["reason"].startswith("ticket over limit") for r in refused), refused[0]["reason"]
