@@ -260,6 +260,9 @@ class ClockIndex:
         old = self._tickets.get(key)
         if flat == old:  # same clocks, same schedules (an alert went out, a duplicate refused): nothing moves
             return
+        if old is not None and flat is not None and len(old) == len(flat) and self._move(old, flat):
+            self._tickets[key] = flat
+            return
         if old is not None:
             del self._tickets[key]
             self._apply(old, -1)
@@ -305,6 +308,31 @@ class ClockIndex:
             return packer.pack(*flat)
         except struct.error:  # a level that cannot be reached (None)
             return packer.pack(*[NO_INSTANT if at is None else at for at in flat])
+
+    def _move(self, old: bytes, new: bytes) -> bool:
+        """Step only the instants that differ between two entries with the same clocks (kinds in the same
+        places): a pause, an acknowledgement or a priority change moves one clock's levels, not the others'.
+        False, and nothing moved, when the clocks differ."""
+        packer = _packer(len(new) >> 3)
+        before, after = packer.unpack(old), packer.unpack(new)
+        kinds, start, end = self._kinds, 0, len(after)
+        while start < end:
+            if before[start] != after[start]:
+                return False
+            start += kinds[after[start]][2] + 1
+        levels, add, remove = self._levels, DueCounter.add, DueCounter.remove
+        start = 0
+        while start < end:
+            counters = levels[after[start]]
+            for level in range(len(counters)):
+                was, now = before[start + 1 + level], after[start + 1 + level]
+                if was != now:
+                    if was != NO_INSTANT:
+                        remove(counters[level], was)
+                    if now != NO_INSTANT:
+                        add(counters[level], now)
+            start += len(counters) + 1
+        return True
 
     def _apply(self, packed: bytes, sign: int) -> None:
         flat = _packer(len(packed) >> 3).unpack(packed)

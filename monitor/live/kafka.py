@@ -22,7 +22,7 @@ from monitor.live.settings import Settings
 
 _partitioner = DefaultPartitioner()
 log = structlog.get_logger("sla.worker")
-KEY_HASHES_CACHED = 32_768  # keys whose murmur2 is remembered (least recently used dropped; ~5 MiB)
+KEY_HASHES_CACHED = 131_072  # keys whose murmur2 is remembered (least recently used dropped; ~175 bytes each, ~22 MiB)
 
 
 _WORDS = [struct.Struct(f"<{n}I") for n in range(64)]  # little-endian 32-bit words of keys up to 255 bytes

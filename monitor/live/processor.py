@@ -38,11 +38,10 @@ from monitor.core.clock import (
     DuplicateEvent,
     Publish,
     TicketState,
-    WakeAt,
-    apply_event,
+    apply_into,
     next_wake,
     rescheduled,
-    wake,
+    wake_into,
 )
 from monitor.core.codec import compact_json, decode_service, decode_state, encode_service, encode_state
 from monitor.core.errors import EventRejected
@@ -307,8 +306,9 @@ class Processor:
                               f"s ahead of the worker's clock ({format_us(now)}); check the sender's clock", "rejected",
                               source_at, ticket_event.event_id, ticket_event.ticket_id)
             return
+        records: list[dict[str, Any]] = []  # the core's fast path: no effect objects (discarded if refused)
         try:
-            decision = apply_event(self._ticket(outbox, key, message), ticket_event, self.policy, now,
+            new_state = apply_into(self._ticket(outbox, key, message), ticket_event, self.policy, now, records,
                                    self.fold_before(message.partition))
         except EventRejected as error:
             kind = "duplicate" if isinstance(error, DuplicateEvent) else "rejected"
@@ -318,7 +318,7 @@ class Processor:
             return
         self.state.counts[f"event.{ticket_event.type}"] += 1
         self.sink.count_input(ticket_event.type, "accepted")
-        self._carry_out(outbox, message, key, decision.state, decision.effects, at)
+        self._carry_out(outbox, message, key, new_state, records, next_wake(new_state, self.policy), at)
 
     def _service_event(self, outbox: Outbox, message: Message, parsed: ProbeResult | MaintenanceScheduled,
                        key: bytes, value: bytes, source_at: Source) -> None:
@@ -406,14 +406,14 @@ class Processor:
             return  # the ticket changed since; its newer wake-up is on the way
         self.state.counts["wake"] += 1
         # The wall clock: a wake-up can only fire what is due anyway.
-        decision = wake(state, self.policy, self.now_us(), self.fold_before(message.partition))
-        if decision.state is state and not any(not isinstance(e, WakeAt) for e in decision.effects):
-            heaps = self.state.heaps
-            for effect in decision.effects:  # nothing due yet (early wake): plan again, no write
-                if isinstance(effect, WakeAt) and not heaps.is_planned(key, effect.version):
-                    heaps.push(message.partition, key, effect.at_us, effect.version)
+        records: list[dict[str, Any]] = []
+        new_state = wake_into(state, self.policy, self.now_us(), records, self.fold_before(message.partition))
+        wake_at = next_wake(new_state, self.policy)
+        if new_state is state and not records:  # nothing due yet (early wake): plan again, no write
+            if wake_at is not None and not self.state.heaps.is_planned(key, state.version):
+                self.state.heaps.push(message.partition, key, wake_at, state.version)
             return
-        self._carry_out(outbox, message, key, decision.state, decision.effects)
+        self._carry_out(outbox, message, key, new_state, records, wake_at)
 
     def _service_wake(self, outbox: Outbox, message: Message, key: bytes, version: int, due_us: int) -> None:
         state = self._service(outbox, key, message)
@@ -461,25 +461,22 @@ class Processor:
 
     # -- what the core decided -------------------------------------------------------------------
 
-    def _carry_out(self, outbox: Outbox, message: Message, key: bytes, state: TicketState | None,
-                   effects: list[Any], at_us: int | None = None) -> None:
-        wake_at = None
-        heaps, outputs = self.state.heaps, self.routes.outputs
-        for effect in effects:
-            if isinstance(effect, WakeAt):
-                wake_at = effect.at_us
-                heaps.push(message.partition, key, effect.at_us, effect.version)
-            else:
-                outbox.publish(outputs[effect.record["type"]], key, effect.record, message.position)
-                if effect.record["type"] == "sla.outcome":
-                    outbox.outcomes.append((message, effect.record))
+    def _carry_out(self, outbox: Outbox, message: Message, key: bytes, state: TicketState,
+                   records: list[dict[str, Any]], wake_at: int | None, at_us: int | None = None) -> None:
+        """Publish what the core decided for a ticket, plan its next wake-up (``wake_at``), record its state."""
+        outputs = self.routes.outputs
+        for record in records:
+            outbox.publish(outputs[record["type"]], key, record, message.position)
+            if record["type"] == "sla.outcome":
+                outbox.outcomes.append((message, record))
         if wake_at is None:
-            heaps.forget(key)
-        if state is not None:
-            outbox.states[TICKETS, key] = state
-            outbox.writes[TICKETS, key] = Write(TICKETS, key, b"", message, state)  # encoded once: _encode_rows
-            if at_us is not None or key not in outbox.clock_changes:
-                outbox.clock_changes[key] = at_us
+            self.state.heaps.forget(key)
+        else:
+            self.state.heaps.push(message.partition, key, wake_at, state.version)
+        outbox.states[TICKETS, key] = state
+        outbox.writes[TICKETS, key] = Write(TICKETS, key, b"", message, state)  # encoded once: _encode_rows
+        if at_us is not None or key not in outbox.clock_changes:
+            outbox.clock_changes[key] = at_us
 
     def _carry_out_service(self, outbox: Outbox, message: Message, key: bytes, state: ServiceState,
                            effects: list[Publish | WakeServiceAt]) -> None:

@@ -260,7 +260,7 @@ def test_an_exception_in_the_core_becomes_an_internal_dead_letter(policy: Policy
     def broken(*_: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(processor_module, "apply_event", broken)
+    monkeypatch.setattr(processor_module, "apply_into", broken)
     first = live.ticket("opened", "T-1", OPENED_AT, priority="P1")
     garbage = live.message(ROUTES.events, b"[]", "T-1")
     [internal, malformed] = _dead(live.run(first, garbage))
