@@ -548,12 +548,25 @@ def _scheduled_with(
 
 
 def rescheduled(state: TicketState, policy: Policy) -> TicketState:
-    """Recompute every running clock's schedule, e.g. after loading state under a changed policy."""
+    """Every running clock with the schedule ``scheduled`` gives it under ``policy``, e.g. after loading state:
+    a stored schedule that still stands is kept (``schedule_stands``), the others are computed again."""
     for metric in METRICS:
         clock = state.clock(metric)
-        if not clock.stopped:
+        if not clock.stopped and not schedule_stands(state, policy, metric, clock):
             state = _with_clock(state, metric, scheduled(state, policy, metric, clock))
     return state
+
+
+def schedule_stands(state: TicketState, policy: Policy, metric: str, clock: ClockState) -> bool:
+    """Whether ``clock.due`` is what ``scheduled`` would compute under ``policy``: it is one instant (or None)
+    per level the policy now gives the clock, and the clock's figures were measured over all its closed spans
+    with the calendar and levels the policy gives it now (the same fingerprint). ``scheduled`` derives the
+    schedule from exactly those figures, the open span's start and that calendar, all stored with it."""
+    if not clock.due or clock.measured != len(clock.closed):
+        return False
+    targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
+    _, levels, measure = _plan(policy, targets, metric)
+    return clock.measure == measure and len(clock.due) == len(levels)
 
 
 def _after_event(fold_before: int | None, at: int) -> int | None:

@@ -1,19 +1,21 @@
 """Ticket and service state to bytes and back, for durable tables.
 
-Compact JSON with short keys: it is written once per event. Alert schedules
-(``ClockState.due``) are not stored: they derive from the policy, which may
-change between runs, so the reader recomputes them (``clock.rescheduled``).
-The running figures they come from (business time of the closed spans, the
-instants levels were reached) are stored with a fingerprint of the calendar
-and levels they were measured with, so a reader measures the spans again only
-when the policy changed. Event ids are kept as 16-byte digests (base64).
+Compact JSON with short keys: it is written once per event. The running
+figures of a clock (business time of the closed spans, the instants levels
+were reached) are stored with a fingerprint of the calendar and levels they
+were measured with, so a reader measures the spans again only when the policy
+changed. Event ids are kept as 16-byte digests (base64).
 
-Format 3 (this release) is one JSON array, fields by position, flags in one
-integer and pairs flattened: about half the bytes of format 2 and half the time
-to write. Format 2 (an object with short keys, bounded parts: see
+Format 4 (this release) is one JSON array, fields by position, flags in one
+integer and pairs flattened, and each clock's alert schedule (``ClockState.due``)
+with it: the schedule derives from the figures under the same fingerprint, so
+a reader whose policy gives the clock the same calendar and levels keeps it
+(``clock.rescheduled``) instead of walking the calendar again for every level
+(about half of a row's rebuild after a restart). Format 3 (the same without
+the schedules), format 2 (an object with short keys, bounded parts: see
 ``monitor.core.limits``) and format 1 (the first release's: every id, spans as
-pairs) are still read; the tests write format 2 with
-``tests/unit/core/state_format2.py``. Service states keep format 1, whose
+pairs) are still read, their schedules computed again; the tests write format 2
+with ``tests/unit/core/state_format2.py``. Service states keep format 1, whose
 layout did not change.
 """
 
@@ -29,10 +31,11 @@ from monitor.core.budget import ServiceState, Window
 from monitor.core.clock import ClockState, TicketState
 from monitor.core.history import RecentIds, Spans, event_key
 
-FORMAT = 3
+FORMAT = 4
 SERVICE_FORMAT = 1
-READABLE = (1, 2, 3)  # 1 and 2: earlier releases' objects; still read
-_IN_HOURS, _PAUSED, _RESOLVED, _RATED = 1, 2, 4, 8  # format 3's flag bits
+READABLE = (1, 2)  # earlier releases' objects; still read (as are arrays of format 3)
+_ARRAYS = (3, FORMAT)  # positional arrays: format 3, and format 4 with the schedules
+_IN_HOURS, _PAUSED, _RESOLVED, _RATED = 1, 2, 4, 8  # the arrays' flag bits
 
 
 def _unclock(data: list[Any]) -> ClockState:
@@ -81,11 +84,13 @@ def _clock3(clock: ClockState) -> list[Any]:
         clock.reached,
         clock.measure,
         clock.measured,
+        clock.due,
     ]
 
 
 def _unclock3(data: list[Any]) -> ClockState:
-    priority, flat, open_start, stopped_at, level, published, outcomes, used, reached, measure, measured = data
+    # Format 4 adds the schedule; format 3 has none (``clock.rescheduled`` computes it).
+    priority, flat, open_start, stopped_at, level, published, outcomes, used, reached, measure, measured = data[:11]
     spans, pairs = iter(flat), iter(published)
     return ClockState(
         priority=priority,
@@ -99,6 +104,7 @@ def _unclock3(data: list[Any]) -> ClockState:
         reached=tuple(reached),
         measure=measure,
         measured=measured,
+        due=tuple(data[11]) if len(data) > 11 else (),
     )
 
 
@@ -113,7 +119,7 @@ def compact_json(value: Any) -> bytes:
 
 
 def encode_state(state: TicketState) -> bytes:
-    """Serialise a ticket's state (format 3, ``compact_json``)."""
+    """Serialise a ticket's state (format 4, ``compact_json``)."""
     flags = (_IN_HOURS * state.in_hours) | (_PAUSED * state.paused) | (_RESOLVED * state.resolved) | (
         _RATED * state.rated)
     return compact_json(
@@ -156,11 +162,11 @@ def _decode_state3(d: list[Any]) -> TicketState:
 
 
 def decode_state(raw: bytes) -> TicketState:
-    """Read what ``encode_state`` wrote, or earlier releases wrote (formats 2 and 1; schedules
+    """Read what ``encode_state`` wrote, or earlier releases wrote (formats 3, 2 and 1; schedules
     empty: see ``clock.rescheduled``)."""
     d = orjson.loads(raw)
     if isinstance(d, list):
-        if not d or d[0] != FORMAT:
+        if not d or d[0] not in _ARRAYS:
             raise ValueError(f"unknown ticket state format {d[0] if d else None!r}")
         return _decode_state3(d)
     if d.get("f") not in READABLE:
