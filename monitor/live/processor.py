@@ -553,7 +553,8 @@ class Processor:
         return decode_service(raw_state) if raw_state is not None else None
 
     def load(self, raw_state: bytes) -> TicketState:
-        """A ticket's stored state, its schedules derived again from the policy (which may have changed)."""
+        """A ticket's stored state, with the schedules the policy (which may have changed) gives it: those stored
+        with it where they still stand, the others computed again (``clock.rescheduled``)."""
         return rescheduled(decode_state(raw_state), self.policy)
 
     # -- recovery --------------------------------------------------------------------------------

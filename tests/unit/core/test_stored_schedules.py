@@ -70,9 +70,9 @@ def test_a_loaded_state_equals_one_whose_schedules_are_computed_again(change: st
                 computed += not stands
     assert len(states) > 500
     if change == "same":
-        assert kept > 500 and computed == 0  # every running clock keeps its schedule
+        assert (kept > 500, computed) == (True, 0)  # every running clock keeps its schedule
     elif change == "thresholds":
-        assert kept == 0 and computed > 500  # every clock's levels moved
+        assert (kept, computed > 500) == (0, True)  # every clock's levels moved
     else:
-        assert kept > 100 and computed > 100  # the clocks the change touches, and only those, are computed again
+        assert min(kept, computed) > 100  # the clocks the change touches are computed again, the others kept
     print(f"\n{change}: {len(states)} states, {kept} schedules kept, {computed} computed again")
