@@ -564,9 +564,17 @@ def schedule_stands(state: TicketState, policy: Policy, metric: str, clock: Cloc
     schedule from exactly those figures, the open span's start and that calendar, all stored with it."""
     if not clock.due or clock.measured != len(clock.closed):
         return False
-    targets = policy.targets_for(clock.priority, state.customer_id, state.service_id, state.in_hours)
-    _, levels, measure = _plan(policy, targets, metric)
-    return clock.measure == measure and len(clock.due) == len(levels)
+    return plan_stands(policy, metric, clock.priority, state.customer_id, state.service_id, state.in_hours,
+                       clock.measure, len(clock.due))
+
+
+def plan_stands(policy: Policy, metric: str, priority: str, customer_id: str | None, service_id: str | None,
+                in_hours: bool, measure: str, levels: int) -> bool:
+    """Whether ``policy`` gives a clock of ``metric`` (of a ticket with these fields) the calendar and levels
+    fingerprinted ``measure``, ``levels`` of them (``schedule_stands`` of a stored schedule)."""
+    targets = policy.targets_for(priority, customer_id, service_id, in_hours)
+    _, plan_levels, plan_measure = _plan(policy, targets, metric)
+    return measure == plan_measure and levels == len(plan_levels)
 
 
 def _after_event(fold_before: int | None, at: int) -> int | None:

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from monitor.core.budget import ServiceState, Window
-from monitor.core.clock import ClockState, TicketState
+from monitor.core.clock import METRICS, ClockState, TicketState
 from monitor.core.history import RecentIds, Spans, event_key
 
 FORMAT = 4
@@ -159,6 +159,34 @@ def _decode_state3(d: list[Any]) -> TicketState:
         events=events,
         rated=bool(flags & _RATED),
     )
+
+
+class StoredSchedules(NamedTuple):
+    """What a restarted worker needs of a format 4 row to watch the ticket, read without decoding the state:
+    the running clocks' schedules and what tells whether they still stand (``clock.schedules_stand``)."""
+
+    version: int
+    customer_id: str | None
+    service_id: str | None
+    in_hours: bool
+    # (metric, priority, level, due, measure) of each clock not stopped, in METRICS order
+    clocks: tuple[tuple[str, str, int, tuple[int | None, ...], str], ...]
+
+
+def stored_schedules(raw: bytes) -> StoredSchedules | None:
+    """The schedules of a format 4 row as ``decode_state`` would give them, or None when the row has none to
+    keep (an earlier format; a running clock whose figures were not measured over all its closed spans)."""
+    d = orjson.loads(raw)
+    if not isinstance(d, list) or not d or d[0] != FORMAT:
+        return None
+    clocks = []
+    for metric, clock in zip(METRICS, d[10:12], strict=True):
+        if clock[3] is not None:  # stopped: not watched
+            continue
+        if not clock[11] or clock[10] != len(clock[1]) >> 1:
+            return None
+        clocks.append((metric, clock[0], clock[4], tuple(clock[11]), clock[9]))
+    return StoredSchedules(d[7], d[3], d[4], bool(d[6] & _IN_HOURS), tuple(clocks))
 
 
 def decode_state(raw: bytes) -> TicketState:

@@ -12,6 +12,7 @@ from monitor.core.policy import Policy
 from monitor.live.wakeups import WakeHeaps
 from tests.conftest import event
 from tests.unit.core.state_format2 import encode_state_format2
+from tests.unit.core.varied_events import format3
 
 
 def test_state_round_trips_through_the_codec(policy: Policy) -> None:
@@ -35,13 +36,6 @@ def _busy_ticket(policy: Policy) -> TicketState:
     return s
 
 
-def _format3(raw: bytes) -> bytes:
-    """The format 3 row of a format 4 one: the same array without the clocks' schedules."""
-    row = json.loads(raw)
-    assert row[0] == 4
-    return json.dumps([3, *row[1:10], *(clock[:11] for clock in row[10:])], separators=(",", ":")).encode()
-
-
 def test_format_4_is_a_compact_array_and_formats_3_and_2_are_still_read(policy: Policy) -> None:
     """This release writes format 4 (a positional array with the schedules); format 3 and 2 rows decode to the
     same state once rescheduled."""
@@ -53,10 +47,10 @@ def test_format_4_is_a_compact_array_and_formats_3_and_2_are_still_read(policy: 
     fresh = apply_event(None, event("opened", "N", "2026-11-30T09:00:00", priority="P3"), policy, 0).state
     assert fresh is not None
     # An open ticket: ~210 bytes and its schedule (8 instants, ~130 bytes) where format 2 took ~290 without one.
-    assert len(_format3(encode_state(fresh))) < 0.8 * len(encode_state_format2(fresh))
-    for row in (raw, _format3(raw), older):
+    assert len(format3(encode_state(fresh))) < 0.8 * len(encode_state_format2(fresh))
+    for row in (raw, format3(raw), older):
         assert rescheduled(decode_state(row), policy) == s
-    assert decode_state(_format3(encode_state(fresh))).response.due == ()  # format 3: computed again
+    assert decode_state(format3(encode_state(fresh))).response.due == ()  # format 3: computed again
     assert decode_state(encode_state(fresh)).response.due == fresh.response.due != ()
     assert (s.rated, s.resolved, s.paused) == (True, True, False)
 

@@ -11,15 +11,12 @@ thresholds, hours and holidays.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from monitor.core.clock import METRICS, TicketState, rescheduled, schedule_stands
+from monitor.core.clock import METRICS, rescheduled, schedule_stands
 from monitor.core.codec import decode_state, encode_state
-from monitor.core.policy import Policy, parse_policy
-from monitor.core.replay import Replay
-from tests.unit.core.varied_events import ESCALATIONS_YAML, GOLDEN_POLICY_YAML, varied_lines
+from monitor.core.policy import parse_policy
+from tests.unit.core.varied_events import ESCALATIONS_YAML, GOLDEN_POLICY_YAML, format3, varied_states
 
 CHANGED_POLICIES = {
     "same": lambda text: text,
@@ -32,36 +29,18 @@ CHANGED_POLICIES = {
 }
 
 
-def _states(policy: Policy, every: int = 7) -> list[TicketState]:
-    """States of the varied input's tickets as they stand after every ``every``-th line, and at the end."""
-    replay, seen = Replay(policy), []
-    for number, line in enumerate(varied_lines(tickets=400, seed=29, services=False), start=1):
-        records, _ = replay.feed(number, line)
-        if number % every == 0:
-            seen.extend(replay.tickets.values() if number % (every * 50) == 0 else [])
-            seen.extend(replay.tickets[r["ticket_id"]] for r in records if r.get("ticket_id") in replay.tickets)
-    seen.extend(replay.tickets.values())
-    return list({id(s): s for s in seen}.values())
-
-
-def _without_schedules(raw: bytes) -> TicketState:
-    """The row's state as a reader of format 3 gets it: no schedule, to be computed again."""
-    row = json.loads(raw)
-    return decode_state(json.dumps([3, *row[1:10], *(clock[:11] for clock in row[10:])]).encode())
-
-
 @pytest.mark.parametrize("escalating", [False, True])
 @pytest.mark.parametrize("change", sorted(CHANGED_POLICIES))
 def test_a_loaded_state_equals_one_whose_schedules_are_computed_again(change: str, escalating: bool) -> None:
     """Rows written under the golden policy, loaded under it or a changed one: the state is the recomputed one."""
     text = GOLDEN_POLICY_YAML + (ESCALATIONS_YAML if escalating else "")
     written_with, read_with = parse_policy(text), parse_policy(CHANGED_POLICIES[change](text))
-    states = _states(written_with)
+    states = varied_states(written_with)
     kept = computed = 0
     for state in states:
         raw = encode_state(state)
         loaded = rescheduled(decode_state(raw), read_with)
-        assert loaded == rescheduled(_without_schedules(raw), read_with), state.ticket_id
+        assert loaded == rescheduled(decode_state(format3(raw)), read_with), state.ticket_id
         for metric in METRICS:
             clock = decode_state(raw).clock(metric)
             if not clock.stopped:

@@ -17,6 +17,10 @@ import random
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from monitor.core.clock import TicketState
+from monitor.core.policy import Policy
+from monitor.core.replay import Replay
+
 GOLDEN_POLICY_YAML = """
 calendars:
   office:
@@ -276,3 +280,23 @@ def varied_lines(tickets: int = 1500, seed: int = 13, services: bool = True) -> 
             lines.append(_bad(rng, lines[-50:] or [line], body["occurred_at"], number))
     lines.extend(line for _, line in late)
     return lines
+
+
+def varied_states(policy: Policy, every: int = 7) -> list[TicketState]:
+    """Ticket states of varied input (400 tickets, no services) replayed under ``policy``: those an event or a
+    wake-up changed, every ``every``-th line, every state now and then, and all at the end (each object once)."""
+    replay, seen = Replay(policy), list[TicketState]()
+    for number, line in enumerate(varied_lines(tickets=400, seed=29, services=False), start=1):
+        records, _ = replay.feed(number, line)
+        if number % every == 0:
+            seen.extend(replay.tickets.values() if number % (every * 50) == 0 else [])
+            seen.extend(replay.tickets[r["ticket_id"]] for r in records if r.get("ticket_id") in replay.tickets)
+    seen.extend(replay.tickets.values())
+    return list({id(s): s for s in seen}.values())
+
+
+def format3(raw: bytes) -> bytes:
+    """The format 3 row of a format 4 one (``monitor.core.codec``): the same array without the schedules."""
+    row = json.loads(raw)
+    assert row[0] == 4
+    return json.dumps([3, *row[1:10], *(clock[:11] for clock in row[10:])], separators=(",", ":")).encode()
