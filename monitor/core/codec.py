@@ -163,7 +163,7 @@ def _decode_state3(d: list[Any]) -> TicketState:
 
 class StoredSchedules(NamedTuple):
     """What a restarted worker needs of a format 4 row to watch the ticket, read without decoding the state:
-    the running clocks' schedules and what tells whether they still stand (``clock.schedules_stand``)."""
+    the running clocks' schedules and what tells whether they still stand (``clock.plan_stands``)."""
 
     version: int
     customer_id: str | None
