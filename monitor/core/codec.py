@@ -28,8 +28,9 @@ from typing import Any, NamedTuple
 import orjson
 
 from monitor.core.budget import ServiceState, Window
-from monitor.core.clock import METRICS, ClockState, TicketState
+from monitor.core.clock import METRICS, ClockState, TicketState, plan_stands
 from monitor.core.history import RecentIds, Spans, event_key
+from monitor.core.policy import Policy
 
 FORMAT = 4
 SERVICE_FORMAT = 1
@@ -162,37 +163,49 @@ def _decode_state3(d: list[Any]) -> TicketState:
 
 
 class StoredSchedules(NamedTuple):
-    """What a restarted worker needs of a format 4 row to watch the ticket, read without decoding the state:
-    the running clocks' schedules and what tells whether they still stand (``clock.plan_stands``)."""
+    """What a restarted worker needs of a format 4 row to watch the ticket, read without building the state."""
 
     version: int
-    customer_id: str | None
-    service_id: str | None
-    in_hours: bool
-    # (metric, priority, level, due, measure) of each clock not stopped, in METRICS order
-    clocks: tuple[tuple[str, str, int, tuple[int | None, ...], str], ...]
+    clocks: tuple[tuple[str, str, int, tuple[int | None, ...]], ...]  # (metric, priority, level, due), running ones
+
+    def next_wake(self) -> int | None:
+        """``clock.next_wake`` of the row's state: the earliest instant a next level falls due."""
+        best: int | None = None
+        for _, _, level, due in self.clocks:
+            fire = due[level] if level < len(due) else None
+            if fire is not None and (best is None or fire < best):
+                best = fire
+        return best
 
 
-def stored_schedules(raw: bytes) -> StoredSchedules | None:
-    """The schedules of a format 4 row as ``decode_state`` would give them, or None when the row has none to
-    keep (an earlier format; a running clock whose figures were not measured over all its closed spans)."""
+def recovered(raw: bytes, policy: Policy) -> StoredSchedules | TicketState:
+    """A row as a restarted worker reads it, parsed once: the running clocks' stored schedules where they stand
+    under ``policy`` (each clock's figures measured over all its closed spans, with the calendar and levels the
+    policy gives it now: ``clock.plan_stands``), else the state decoded (``decode_state``; its schedules are
+    then computed again by ``clock.rescheduled``)."""
     d = orjson.loads(raw)
-    if not isinstance(d, list) or not d or d[0] != FORMAT:
-        return None
-    clocks = []
-    for metric, clock in zip(METRICS, d[10:12], strict=True):
-        if clock[3] is not None:  # stopped: not watched
-            continue
-        if not clock[11] or clock[10] != len(clock[1]) >> 1:
-            return None
-        clocks.append((metric, clock[0], clock[4], tuple(clock[11]), clock[9]))
-    return StoredSchedules(d[7], d[3], d[4], bool(d[6] & _IN_HOURS), tuple(clocks))
+    if isinstance(d, list) and d and d[0] == FORMAT:
+        customer_id, service_id, in_hours = d[3], d[4], bool(d[6] & _IN_HOURS)
+        clocks = []
+        for metric, clock in zip(METRICS, d[10:12], strict=True):
+            if clock[3] is not None:  # stopped: not watched
+                continue
+            due = clock[11]
+            if (not due or clock[10] != len(clock[1]) >> 1 or not plan_stands(
+                    policy, metric, clock[0], customer_id, service_id, in_hours, clock[9], len(due))):
+                return _decoded(d)
+            clocks.append((metric, clock[0], clock[4], tuple(due)))
+        return StoredSchedules(d[7], tuple(clocks))
+    return _decoded(d)
 
 
 def decode_state(raw: bytes) -> TicketState:
     """Read what ``encode_state`` wrote, or earlier releases wrote (formats 3, 2 and 1; schedules
     empty: see ``clock.rescheduled``)."""
-    d = orjson.loads(raw)
+    return _decoded(orjson.loads(raw))
+
+
+def _decoded(d: Any) -> TicketState:
     if isinstance(d, list):
         if not d or d[0] not in _ARRAYS:
             raise ValueError(f"unknown ticket state format {d[0] if d else None!r}")

@@ -40,17 +40,17 @@ from monitor.core.clock import (
     TicketState,
     apply_into,
     next_wake,
-    plan_stands,
     rescheduled,
     wake_into,
 )
 from monitor.core.codec import (
+    StoredSchedules,
     compact_json,
     decode_service,
     decode_state,
     encode_service,
     encode_state,
-    stored_schedules,
+    recovered,
 )
 from monitor.core.errors import EventRejected
 from monitor.core.events import MaintenanceScheduled, ProbeResult, parse_event
@@ -589,19 +589,12 @@ class Processor:
                 continue
             # Where the stored schedules stand, the clocks are watched from them: the state is decoded only when
             # the ticket is next touched (a third of the time of decoding it now).
-            stored = stored_schedules(raw_state)
-            if stored is not None and all(
-                    plan_stands(policy, metric, priority, stored.customer_id, stored.service_id, stored.in_hours,
-                                measure, len(due)) for metric, priority, _, due, measure in stored.clocks):
-                index.track(key, tuple((priority, metric, due) for metric, priority, _, due, _ in stored.clocks))
-                version = stored.version
-                wake_at = None  # as next_wake
-                for _, _, level, due, _ in stored.clocks:
-                    fire = due[level] if level < len(due) else None
-                    if fire is not None and (wake_at is None or fire < wake_at):
-                        wake_at = fire
+            row = recovered(raw_state, policy)
+            if isinstance(row, StoredSchedules):
+                index.track(key, tuple((priority, metric, due) for metric, priority, _, due in row.clocks))
+                version, wake_at = row.version, row.next_wake()
             else:
-                state = self.load(raw_state)
+                state = rescheduled(row, policy)
                 track(key, state)
                 version, wake_at = state.version, next_wake(state, policy)
             if wake_at is not None:

@@ -1,7 +1,7 @@
 """A restarted worker watches its tickets from the schedules stored in their rows, as if it decoded them.
 
 ``Processor.recover_ticket_rows`` reads a format 4 row's schedules without decoding the state
-where they still stand under the policy (``codec.stored_schedules``, ``clock.plan_stands``), and
+where they still stand under the policy (``codec.recovered``, ``clock.plan_stands``), and
 decodes and reschedules the rest. Whatever the path, the wake-ups planned, the clock index (the
 metrics) and what the worker publishes next must be the same as for the rows read the slow way
 (format 3: every state decoded and every schedule computed again), under the policy the rows were
