@@ -284,14 +284,14 @@ def main() -> None:
         runs[clocks] = worker_phase(args, opened, follow, now, clocks)
     print()
     columns = {False: "no clocks", True: "clocks"}
-    header = "".join(f"{columns[c]:>14}" for c in runs)
+    header = "".join(f" {columns[c]:>15}" for c in runs)
     print(f"{'measure':<44}{header}")
 
     def line(name: str, values: list[str]) -> None:
-        print(f"{name:<44}" + "".join(f"{v:>14}" for v in values))
+        print(f"{name:<44}" + "".join(f" {v:>15}" for v in values))
 
     line(f"baseline: aiokafka consume->produce, best of {BASELINE_PASSES}", [f"{base:,.0f}"] * len(runs))
-    line("  its passes (msg/s)", [" / ".join(f"{b / 1000:.0f}k" for b in bases)] * len(runs))
+    line("  its passes (msg/s)", ["/".join(f"{b / 1000:.0f}k" for b in bases)] * len(runs))
     line("worker: opening tickets (events/s)", [f"{r['open_rate']:,.0f}" for r in runs.values()])
     line(f"worker: follow-up events, {args.tickets:,} open (ev/s)" if args.workers == 1
          else f"{args.workers} workers: follow-ups, {args.tickets:,} open (ev/s)", [f"{r['rate']:,.0f}" for r in runs.values()])
@@ -310,7 +310,7 @@ def main() -> None:
          [f"{r['rss']:.0f}" for r in runs.values()])
     if len(runs) == 2:
         cost = 1 - runs[True]["rate"] / runs[False]["rate"]
-        print(f"{'clocks topic: follow-up throughput cost':<44}{cost:>28.1%}")
+        print(f"{'clocks topic: follow-up throughput cost':<44}{cost:>32.1%}")
 
 
 if __name__ == "__main__":
